@@ -1,0 +1,329 @@
+"""The study domain: corpora, studies, conditions, texts, lists, judges and their answers.
+
+Vocabulary (after Turkle): a Study has Conditions; generation fills Texts; the frozen
+design is a set of StudyLists (the cells judges are balanced over) whose ListEntries
+are the items; a Judge is assigned one list and gets a queue of JudgeItems, each of
+which holds at most one answer.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Corpus(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "corpora"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Article(models.Model):
+    corpus = models.ForeignKey(Corpus, on_delete=models.CASCADE, related_name="articles")
+    key = models.CharField(max_length=200, help_text="The source's id, unique in its corpus.")
+    title = models.TextField()
+    subtitle = models.TextField()
+    subtitle_type = models.CharField(max_length=50, blank=True)
+    body = models.TextField(help_text="The body as imported.")
+    shown_body = models.TextField(help_text="The body judges see: the subtitle is not repeated.")
+    source = models.TextField(blank=True)
+    url = models.TextField(blank=True)
+    date = models.DateField(null=True, blank=True, help_text="Null means unknown.")
+    author = models.TextField(blank=True)
+    license = models.TextField(blank=True)
+    license_url = models.TextField(blank=True)
+    attribution = models.TextField(blank=True)
+    word_count = models.PositiveIntegerField()
+    source_file = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    content_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["corpus", "key"], name="article_key_unique_in_corpus")
+        ]
+        ordering = ["corpus_id", "key"]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.title[:60]}"
+
+
+class Study(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        GENERATING = "generating"
+        READY = "ready"
+        LIVE = "live"
+        PAUSED = "paused"
+        CLOSED = "closed"
+
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="owned_studies",
+    )
+    shared_with = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="shared_studies"
+    )
+    corpus = models.ForeignKey(Corpus, on_delete=models.PROTECT, related_name="studies")
+    spec = models.JSONField(help_text="The validated spec with every default filled in.")
+    spec_source = models.TextField(blank=True, help_text="The spec file as written.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    protocol = models.CharField(max_length=10)
+    design = models.CharField(max_length=10)
+    seed = models.BigIntegerField()
+    context_keys = models.JSONField(default=list, blank=True)
+    design_hash = models.CharField(max_length=64, blank=True)
+    frozen = models.JSONField(null=True, blank=True, help_text="The design record frozen at launch.")
+    copied_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    peek_allowed = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "studies"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def is_frozen(self) -> bool:
+        return bool(self.design_hash)
+
+
+class Condition(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="conditions")
+    name = models.CharField(max_length=80)
+    position = models.PositiveIntegerField()
+    model = models.CharField(max_length=120)
+    params = models.BigIntegerField(null=True, blank=True)
+    is_control = models.BooleanField(default=False)
+    settings = models.JSONField(help_text="Prompt format, context size, decoding and selection.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "name"], name="condition_name_unique")
+        ]
+        ordering = ["study_id", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}/{self.name}"
+
+
+class StudyArticle(models.Model):
+    """An article of the study. A dropped article is left out of every condition."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="study_articles")
+    article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveIntegerField()
+    dropped = models.BooleanField(default=False)
+    drop_kind = models.CharField(max_length=20, blank=True)  # "failed" or "excluded"
+    drop_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "article"], name="study_article_unique")
+        ]
+        ordering = ["study_id", "position"]
+
+
+class GenerationJob(models.Model):
+    """One condition's generation. Its row is the truth; the queue only carries its id."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="generation_jobs")
+    condition = models.OneToOneField(
+        Condition, on_delete=models.CASCADE, related_name="generation_job"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    plan = models.JSONField(default=list, blank=True)
+    total_batches = models.PositiveIntegerField(default=0)
+    done_batches = models.PositiveIntegerField(default=0)
+    total_units = models.PositiveIntegerField(default=0)
+    done_units = models.PositiveIntegerField(default=0)
+    new_tokens = models.BigIntegerField(default=0)
+    seconds = models.FloatField(default=0.0)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+
+class Candidate(models.Model):
+    """Every generated candidate, chosen or not, with how it was made."""
+
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="candidates")
+    article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="+")
+    candidate_index = models.PositiveIntegerField()
+    batch_index = models.PositiveIntegerField()
+    text = models.TextField()
+    provenance = models.JSONField()
+    rejection_reason = models.TextField(blank=True)
+    chosen = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "article", "candidate_index"], name="candidate_unique"
+            )
+        ]
+
+
+class Text(models.Model):
+    """A text as judges see it: the human body or the chosen generated one, cut alike."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="texts")
+    condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="texts")
+    article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="+")
+    is_machine = models.BooleanField()
+    body = models.TextField()
+    word_count = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    provenance = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["condition", "article", "is_machine"], name="text_unique"
+            )
+        ]
+
+
+class StudyList(models.Model):
+    """A counterbalanced list: the cell judges are balanced over."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="lists")
+    condition = models.ForeignKey(
+        Condition, null=True, blank=True, on_delete=models.CASCADE, related_name="lists",
+        help_text="The condition in a between design; empty in a within design.",
+    )
+    name = models.CharField(max_length=120)
+    index = models.PositiveIntegerField()
+    block = models.PositiveIntegerField(default=0)
+    quota = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "name"], name="list_name_unique")]
+        ordering = ["study_id", "index"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ListEntry(models.Model):
+    """One item of a list: a text (single), a pair (paired) or an attention check."""
+
+    study_list = models.ForeignKey(StudyList, on_delete=models.CASCADE, related_name="entries")
+    position = models.PositiveIntegerField()
+    article = models.ForeignKey(Article, null=True, on_delete=models.PROTECT, related_name="+")
+    condition = models.ForeignKey(Condition, null=True, on_delete=models.CASCADE, related_name="+")
+    text = models.ForeignKey(Text, null=True, on_delete=models.PROTECT, related_name="+")
+    machine_text = models.ForeignKey(Text, null=True, on_delete=models.PROTECT, related_name="+")
+    human_side = models.CharField(max_length=5, blank=True)  # paired: "left" or "right"
+    is_attention = models.BooleanField(default=False)
+    attention = models.JSONField(null=True, blank=True)  # title, body(s), expected answer
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study_list", "position"], name="entry_position_unique")
+        ]
+        ordering = ["study_list_id", "position"]
+
+
+class Judge(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        COMPLETED = "completed"
+        EXPIRED = "expired"
+        FULL = "full"
+        WITHDRAWN = "withdrawn"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="judges")
+    study_list = models.ForeignKey(
+        StudyList, null=True, blank=True, on_delete=models.PROTECT, related_name="judges"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    pseudonym = models.CharField(max_length=64, db_index=True)
+    platform = models.CharField(max_length=10)  # prolific, mturk, link
+    # Restricted: platform ids are exported only to the payments file.
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    platform_meta = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    simulated = models.BooleanField(default=False)
+    consent_version = models.CharField(max_length=40, blank=True)
+    stage = models.CharField(max_length=20, default="consent")
+    closing = models.JSONField(default=dict, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    completion_code = models.CharField(max_length=40, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "platform", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="one_participation_per_external_id",
+            )
+        ]
+        indexes = [models.Index(fields=["study", "status"])]
+
+
+class JudgeItem(models.Model):
+    """One item of a judge's queue, and the judge's one answer to it."""
+
+    judge = models.ForeignKey(Judge, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()
+    entry = models.ForeignKey(ListEntry, on_delete=models.PROTECT, related_name="+")
+    token = models.CharField(max_length=40, unique=True, help_text="Opaque judge-facing id.")
+    served_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    choice = models.CharField(max_length=5, blank=True)
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    server_ms = models.PositiveIntegerField(null=True, blank=True)
+    visible_ms = models.PositiveIntegerField(default=0)
+    paste_count = models.PositiveIntegerField(default=0)
+    copy_count = models.PositiveIntegerField(default=0)
+    tabaway_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["judge", "position"], name="judge_item_position_unique")
+        ]
+        ordering = ["judge_id", "position"]
+
+
+class AuditEvent(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    action = models.CharField(max_length=40)
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class EntryAttempt(models.Model):
+    """Entry-link hits, for rate limits that hold across web processes."""
+
+    key = models.CharField(max_length=128, db_index=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)

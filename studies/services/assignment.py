@@ -1,0 +1,158 @@
+"""Handing judges their list and queue: balanced, atomic, resumable.
+
+Arrivals for one study are serialised by a row lock on the study (as Turkle locks the
+next task with ``select_for_update``), so concurrent arrivals can never over-fill a list
+or give one participant two queues.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import random
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from studies import design as design_lib
+from studies.models import Judge, JudgeItem, Study, StudyList
+
+COUNTED = (Judge.Status.ACTIVE, Judge.Status.COMPLETED)
+
+
+class EntryRefused(Exception):
+    """The judge cannot take part; ``reason`` is a short machine-readable word."""
+
+    def __init__(self, reason: str, message: str):
+        self.reason = reason
+        super().__init__(message)
+
+
+@dataclass
+class Entry:
+    judge: Judge
+    resumed: bool
+
+
+def pseudonym_for(*, study_id: int, platform: str, identity: str) -> str:
+    key = settings.NEWSEVAL_PSEUDONYM_SALT.encode()
+    message = f"{study_id}:{platform}:{identity}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:20]
+
+
+def expire_stale_judges(*, study: Study, now: dt.datetime | None = None) -> int:
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(minutes=study.spec["expiry_minutes"])
+    return Judge.objects.filter(
+        study=study, status=Judge.Status.ACTIVE, last_seen_at__lt=cutoff
+    ).update(status=Judge.Status.EXPIRED)
+
+
+def list_counts(study: Study) -> dict[int, int]:
+    rows = (
+        StudyList.objects.filter(study=study)
+        .annotate(n=Count("judges", filter=Q(judges__status__in=COUNTED)))
+        .values_list("pk", "n")
+    )
+    return dict(rows)
+
+
+def judge_enter(
+    *,
+    study_id: int,
+    platform: str,
+    external_id: str | None,
+    meta: dict | None = None,
+    simulated: bool = False,
+    now: dt.datetime | None = None,
+) -> Entry:
+    """Admit a judge (or resume a returning one). Raises EntryRefused."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        study = Study.objects.select_for_update().get(pk=study_id)
+        if study.status != Study.Status.LIVE:
+            raise EntryRefused("closed", "This study is not taking participants right now.")
+        if external_id:
+            existing = Judge.objects.filter(
+                study=study, platform=platform, external_id=external_id
+            ).first()
+            if existing is not None:
+                return Entry(_resume(study, existing, now), resumed=True)
+            earlier = study.spec.get("exclude_judges_from") or []
+            if earlier and Judge.objects.filter(
+                study__slug__in=earlier, platform=platform, external_id=external_id
+            ).exists():
+                raise EntryRefused(
+                    "excluded", "You took part in an earlier, related study, so you cannot "
+                    "take part in this one. Thank you for your interest."
+                )
+        expire_stale_judges(study=study, now=now)
+        counts = list_counts(study)
+        lists = list(StudyList.objects.filter(study=study).order_by("index"))
+        open_lists = [sl for sl in lists if counts.get(sl.pk, 0) < sl.quota]
+        token = secrets.token_urlsafe(24)
+        judge = Judge(
+            study=study, token=token, platform=platform, external_id=external_id or None,
+            platform_meta=meta or {}, simulated=simulated, last_seen_at=now,
+            pseudonym=pseudonym_for(
+                study_id=study.pk, platform=platform, identity=external_id or token
+            ),
+        )
+        if not open_lists:
+            judge.status = Judge.Status.FULL
+            judge.save()
+            return Entry(judge, resumed=False)
+        fewest = min(counts.get(sl.pk, 0) for sl in open_lists)
+        tied = [sl for sl in open_lists if counts.get(sl.pk, 0) == fewest]
+        arrivals = Judge.objects.filter(study=study).count()
+        judge.study_list = random.Random(f"assign:{study.seed}:{arrivals}").choice(tied)
+        judge.save()
+        _build_queue(study, judge)
+    return Entry(judge, resumed=False)
+
+
+def _resume(study: Study, judge: Judge, now: dt.datetime) -> Judge:
+    if judge.status == Judge.Status.EXPIRED:
+        completed = Judge.objects.filter(
+            study_list=judge.study_list, status=Judge.Status.COMPLETED
+        ).count()
+        if judge.study_list is not None and completed < judge.study_list.quota:
+            judge.status = Judge.Status.ACTIVE
+        else:
+            judge.status = Judge.Status.FULL
+            if "partial_after_expiry" not in judge.flags:
+                judge.flags = [*judge.flags, "partial_after_expiry"]
+    elif judge.status == Judge.Status.ACTIVE:
+        cutoff = now - dt.timedelta(minutes=study.spec["expiry_minutes"])
+        if judge.last_seen_at < cutoff:
+            # Expired but not yet swept: treat as a return after expiry.
+            judge.status = Judge.Status.EXPIRED
+            return _resume(study, judge, now)
+    judge.last_seen_at = now
+    judge.save(update_fields=["status", "flags", "last_seen_at"])
+    return judge
+
+
+def _build_queue(study: Study, judge: Judge) -> None:
+    entries = list(judge.study_list.entries.order_by("position"))
+    items = [e for e in entries if not e.is_attention]
+    checks = [e for e in entries if e.is_attention]
+    positions = study.spec["attention_checks"]["positions"] or (
+        design_lib.default_attention_positions(len(items), len(checks))
+    )
+    order, slots = design_lib.queue_order(
+        len(items), attention_positions=positions[: len(checks)],
+        seed=f"queue:{study.seed}:{judge.token}",
+    )
+    sequence = [items[i] for i in order]
+    for slot, check in zip(slots, checks, strict=False):
+        sequence.insert(slot, check)
+    JudgeItem.objects.bulk_create(
+        JudgeItem(judge=judge, position=pos, entry=entry, token=secrets.token_urlsafe(12))
+        for pos, entry in enumerate(sequence)
+    )

@@ -1,0 +1,278 @@
+"""Importing a corpus of real articles from JSONL or CSV, atomically."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+
+from studies.models import Article, Corpus
+
+REQUIRED = ("title", "body")
+RECOGNISED = {
+    "id", "title", "subtitle", "subtitle_type", "body", "source", "url", "date", "author",
+    "license", "license_url", "attribution", "word_count", "source_file",
+}
+MAX_ERRORS_SHOWN = 25
+
+# A sentence ends at . ! or ? (optionally followed by a closing quote or bracket) before
+# whitespace and a capital letter, digit or opening quote.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]?\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])")
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "gen", "gov", "sen", "rep", "lt",
+    "col", "capt", "sgt", "no", "vs", "inc", "co", "corp", "ltd", "jan", "feb", "aug", "sept",
+    "oct", "nov", "dec", "u.s", "u.k", "e.g", "i.e", "a.m", "p.m",
+}
+
+
+class CorpusImportError(Exception):
+    """The file was refused; nothing was written. ``problems`` names file, line and field."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        shown = problems[:MAX_ERRORS_SHOWN]
+        more = len(problems) - len(shown)
+        text = "\n".join(shown) + (f"\n... and {more} more problems" if more > 0 else "")
+        super().__init__(text)
+
+
+@dataclass
+class ImportResult:
+    corpus: Corpus
+    created: int
+    unchanged: int
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ParsedArticle:
+    line: int
+    key: str
+    fields: dict
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+def first_sentence(text: str) -> tuple[str, str]:
+    """Split ``text`` into its first sentence and the rest."""
+    stripped = text.strip()
+    for match in _SENTENCE_END.finditer(stripped):
+        before = stripped[: match.start() + 1].split()[-1].rstrip(".!?")
+        if before.lower() in _ABBREVIATIONS or (len(before) <= 2 and before[:1].isupper()):
+            continue  # "Mr. Smith", "U.S. officials", "J. Doe"
+        return stripped[: match.end()].rstrip(), stripped[match.end():].lstrip()
+    return stripped, ""
+
+
+def strip_leading(body: str, prefix: str) -> str | None:
+    """Return ``body`` after ``prefix`` if it starts with it, comparing whitespace-normalised."""
+    words_prefix = prefix.split()
+    if not words_prefix:
+        return None
+    pos = 0
+    for word in words_prefix:
+        while pos < len(body) and body[pos].isspace():
+            pos += 1
+        if not body.startswith(word, pos):
+            return None
+        pos += len(word)
+    if pos < len(body) and not body[pos].isspace():
+        return None  # the prefix ended inside a word
+    return body[pos:].lstrip()
+
+
+def _parse_date(value: object) -> dt.date | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date like 2020-01-31, got {value!r}")
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        raise ValueError(f"expected a date like 2020-01-31, got {value!r}") from None
+
+
+def _records(path: Path, text: str) -> Iterator[tuple[int, object]]:
+    """Yield (line number, record) pairs; a record that cannot be parsed is an Exception."""
+    if path.suffix.lower() == ".csv":
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if reader.fieldnames is None:
+            return
+        for row in reader:
+            if None in row:
+                yield reader.line_num, ValueError("more values than the header has columns")
+                continue
+            yield reader.line_num, {k: (v if v != "" else None) for k, v in row.items()}
+    else:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, ValueError(f"broken JSON: {exc.msg} at column {exc.colno}")
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CorpusImportError(
+            [f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"]
+        ) from None
+
+
+def parse_corpus_file(path: Path) -> tuple[list[ParsedArticle], list[str]]:
+    """Read and validate every record; raise CorpusImportError listing every problem."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CorpusImportError([f"{path}: cannot read the file: {exc.strerror or exc}"]) from None
+    if path.suffix.lower() not in {".jsonl", ".json", ".ndjson", ".csv"}:
+        raise CorpusImportError([f"{path}: unknown format; use .jsonl or .csv"])
+    text = _decode(path, raw)
+    problems: list[str] = []
+    warnings: list[str] = []
+    parsed: list[ParsedArticle] = []
+    seen: dict[str, int] = {}
+    extra_fields: set[str] = set()
+    for line, record in _records(path, text):
+        where = f"{path}:{line}"
+        if isinstance(record, Exception):
+            problems.append(f"{where}: {record}")
+            continue
+        if not isinstance(record, dict):
+            problems.append(f"{where}: expected a JSON object, got {type(record).__name__}")
+            continue
+        bad = False
+        for name in REQUIRED:
+            value = record.get(name)
+            if value is None:
+                problems.append(f"{where}: field '{name}' is missing")
+                bad = True
+            elif not isinstance(value, str):
+                problems.append(f"{where}: field '{name}' must be text")
+                bad = True
+            elif not value.strip():
+                problems.append(f"{where}: field '{name}' is empty")
+                bad = True
+        for name in ("subtitle", "source", "url", "author", "license", "license_url",
+                     "attribution", "subtitle_type", "source_file"):
+            value = record.get(name)
+            if value is not None and not isinstance(value, str):
+                problems.append(f"{where}: field '{name}' must be text, got {value!r}")
+                bad = True
+        try:
+            date = _parse_date(record.get("date"))
+        except ValueError as exc:
+            problems.append(f"{where}: field 'date': {exc}")
+            bad = True
+        if bad:
+            continue
+        title = record["title"].strip()
+        body = record["body"].strip()
+        raw_id = record.get("id")
+        key = str(raw_id).strip() if raw_id not in (None, "") else ""
+        if not key:
+            key = "sha-" + hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()[:12]
+        if key in seen:
+            problems.append(f"{where}: field 'id': duplicate id {key!r} (first on line {seen[key]})")
+            continue
+        seen[key] = line
+        extra = {k: v for k, v in record.items() if k not in RECOGNISED}
+        extra_fields.update(extra)
+        subtitle = (record.get("subtitle") or "").strip()
+        subtitle_type = (record.get("subtitle_type") or "").strip()
+        if subtitle:
+            rest = strip_leading(body, subtitle)
+            shown_body = rest if rest else body
+        else:
+            subtitle, shown_body = first_sentence(body)
+            subtitle_type = "first_sentence_of_body"
+            if not shown_body:
+                problems.append(
+                    f"{where}: field 'body': no subtitle and only one sentence, so nothing "
+                    "would be left to show after the subtitle"
+                )
+                continue
+        fields = {
+            "title": title,
+            "subtitle": subtitle,
+            "subtitle_type": subtitle_type,
+            "body": body,
+            "shown_body": shown_body,
+            "date": date,
+            "word_count": word_count(body),
+            "metadata": extra,
+            **{
+                name: (record.get(name) or "").strip()
+                for name in ("source", "url", "author", "license", "license_url",
+                             "attribution", "source_file")
+            },
+        }
+        fields["content_hash"] = _content_hash(fields)
+        parsed.append(ParsedArticle(line=line, key=key, fields=fields))
+    if not parsed and not problems:
+        problems.append(f"{path}: no articles in the file")
+    if problems:
+        raise CorpusImportError(problems)
+    if extra_fields:
+        warnings.append(
+            f"{path}: fields kept as metadata (not recognised): {', '.join(sorted(extra_fields))}"
+        )
+    return parsed, warnings
+
+
+def _content_hash(fields: dict) -> str:
+    canonical = json.dumps(
+        {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in fields.items()},
+        sort_keys=True, ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def corpus_import(*, path: Path | str, name: str) -> ImportResult:
+    """Import ``path`` into the corpus ``name``: all or nothing, idempotent on re-import."""
+    path = Path(path)
+    if not name or not name.strip():
+        raise CorpusImportError(["corpus name is empty"])
+    parsed, warnings = parse_corpus_file(path)
+    with transaction.atomic():
+        corpus, _ = Corpus.objects.get_or_create(name=name.strip())
+        existing = dict(
+            Article.objects.filter(corpus=corpus, key__in=[p.key for p in parsed]).values_list(
+                "key", "content_hash"
+            )
+        )
+        problems = [
+            f"{path}:{p.line}: field 'id': {p.key!r} is already in corpus {corpus.name!r} "
+            "with different content; give changed articles new ids"
+            for p in parsed
+            if p.key in existing and existing[p.key] != p.fields["content_hash"]
+        ]
+        if problems:
+            raise CorpusImportError(problems)
+        new = [
+            Article(corpus=corpus, key=p.key, source_file=p.fields.pop("source_file") or str(path),
+                    **p.fields)
+            for p in parsed
+            if p.key not in existing
+        ]
+        Article.objects.bulk_create(new, batch_size=500)
+    return ImportResult(
+        corpus=corpus, created=len(new), unchanged=len(parsed) - len(new), warnings=warnings
+    )

@@ -1,0 +1,384 @@
+"""Creating studies from specs, and their lifecycle up to launch and close."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+import tomllib
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from studies import design as design_lib
+from studies.models import (
+    Article,
+    AuditEvent,
+    Condition,
+    Corpus,
+    ListEntry,
+    Study,
+    StudyArticle,
+    StudyList,
+    Text,
+)
+from studies.spec import ModelInfo, SpecError, parse_spec_text
+
+ATTENTION_SINGLE = [
+    {
+        "title": "Attention check",
+        "subtitle": "This item checks that the instructions are being read.",
+        "body": "This is not a news article. To show that you read each item, please answer "
+        "\"very likely written by a human\" for this one.",
+        "expected_rating": 1,
+    },
+    {
+        "title": "Attention check",
+        "subtitle": "This item checks that the instructions are being read.",
+        "body": "This is not a news article. To show that you read each item, please answer "
+        "\"very likely written by a machine\" for this one.",
+        "expected_rating": 5,
+    },
+]
+ATTENTION_PAIRED = [
+    {
+        "title": "Attention check",
+        "subtitle": "This item checks that the instructions are being read.",
+        "left": "This is not a news article. Please choose this text, on the left, "
+        "and give confidence 5.",
+        "right": "This is not a news article either. Please do not choose this one.",
+        "expected_choice": "left",
+    },
+    {
+        "title": "Attention check",
+        "subtitle": "This item checks that the instructions are being read.",
+        "left": "This is not a news article. Please do not choose this one.",
+        "right": "This is not a news article either. Please choose this text, on the right, "
+        "and give confidence 5.",
+        "expected_choice": "right",
+    },
+]
+
+
+class StudyError(Exception):
+    """A study operation that cannot go ahead; the message says why."""
+
+
+def audit(*, study: Study, action: str, actor=None, **detail: Any) -> AuditEvent:
+    return AuditEvent.objects.create(study=study, actor=actor, action=action, detail=detail)
+
+
+def _models_or_none() -> Mapping[str, ModelInfo] | None:
+    from studies.registry import registry_models
+
+    return registry_models()
+
+
+def select_articles(*, corpus: Corpus, spec: dict[str, Any]) -> list[Article]:
+    """The study's articles: explicit ids, or a seeded sample of the filtered corpus."""
+    art = spec["articles"]
+    qs = Article.objects.filter(corpus=corpus)
+    if art["ids"]:
+        found = {a.key: a for a in qs.filter(key__in=art["ids"])}
+        missing = [k for k in art["ids"] if k not in found]
+        if missing:
+            raise StudyError(
+                f"[articles].ids: not in corpus {corpus.name!r}: {', '.join(missing[:10])}"
+            )
+        return [found[k] for k in art["ids"]]
+    if art["sources"]:
+        qs = qs.filter(source__in=art["sources"])
+    if art["date_from"]:
+        qs = qs.filter(date__gte=art["date_from"])
+    if art["date_to"]:
+        qs = qs.filter(date__lte=art["date_to"])
+    pool = [
+        a for a in qs.order_by("key")
+        if len(a.shown_body.split()) >= art["min_words"]
+        and not any(s.lower() in (a.title + " " + a.body).lower() for s in art["exclude_containing"])
+    ]
+    if len(pool) < art["count"]:
+        raise StudyError(
+            f"[articles]: {art['count']} articles wanted but only {len(pool)} in corpus "
+            f"{corpus.name!r} pass the filters"
+        )
+    return random.Random(f"articles:{spec['seed']}").sample(pool, art["count"])
+
+
+def select_context(*, corpus: Corpus, exclude: set[int], k: int, seed: int) -> list[Article]:
+    """The study's fixed few-shot context: drawn with the seed from outside its articles."""
+    if k == 0:
+        return []
+    pool = list(Article.objects.filter(corpus=corpus).exclude(pk__in=exclude).order_by("key"))
+    if len(pool) < k:
+        raise StudyError(f"corpus {corpus.name!r} has too few other articles for {k} context")
+    return random.Random(f"context:{seed}").sample(pool, k)
+
+
+@transaction.atomic
+def study_create(
+    *, spec_text: str, owner=None, models: Mapping[str, ModelInfo] | None = None
+) -> tuple[Study, list[str]]:
+    """Create a draft study from a spec file's text. Raises SpecError or StudyError."""
+    if models is None:
+        models = _models_or_none()
+    spec, warnings = parse_spec_text(spec_text, models=models)
+    if Study.objects.filter(slug=spec["slug"]).exists():
+        raise SpecError([f"slug: a study called {spec['slug']!r} exists already"])
+    corpus = Corpus.objects.filter(name=spec["corpus"]).first()
+    if corpus is None:
+        raise SpecError(
+            [f"corpus: {spec['corpus']!r} is not imported; run "
+             f"`python manage.py import_corpus FILE --name {spec['corpus']}` first"]
+        )
+    for slug in spec["exclude_judges_from"]:
+        if not Study.objects.filter(slug=slug).exists():
+            raise SpecError([f"exclude_judges_from: no study called {slug!r}"])
+    articles = select_articles(corpus=corpus, spec=spec)
+    k = max((c["context_articles"] for c in spec["conditions"]), default=0)
+    context = select_context(
+        corpus=corpus, exclude={a.pk for a in articles}, k=k, seed=spec["seed"]
+    )
+    warnings += contamination_warnings(articles=articles, spec=spec, models=models)
+    study = Study.objects.create(
+        slug=spec["slug"], title=spec["title"], owner=owner, corpus=corpus, spec=spec,
+        spec_source=spec_text, protocol=spec["protocol"], design=spec["design"],
+        seed=spec["seed"], context_keys=[a.key for a in context],
+    )
+    for position, cond in enumerate(spec["conditions"]):
+        Condition.objects.create(
+            study=study, name=cond["name"], position=position, model=cond["model"],
+            params=cond["params"], is_control=cond["control"],
+            settings={k: v for k, v in cond.items() if k not in ("name", "model", "params", "control")},
+        )
+    StudyArticle.objects.bulk_create(
+        StudyArticle(study=study, article=a, position=i) for i, a in enumerate(articles)
+    )
+    audit(study=study, action="create", actor=owner, warnings=warnings)
+    return study, warnings
+
+
+def contamination_warnings(
+    *, articles: list[Article], spec: dict[str, Any], models: Mapping[str, ModelInfo] | None
+) -> list[str]:
+    """Warn when an article predates a model's training cutoff; unknown dates are counted."""
+    if not models:
+        return []
+    out = []
+    for cond in spec["conditions"]:
+        info = models.get(cond["model"])
+        if info is None or info.training_cutoff is None:
+            continue
+        before = [a.key for a in articles if a.date is not None and a.date <= info.training_cutoff]
+        unknown = [a.key for a in articles if a.date is None]
+        if before:
+            out.append(
+                f"condition {cond['name']!r}: {len(before)} article(s) dated on or before "
+                f"{cond['model']}'s training cutoff {info.training_cutoff}: may be in its "
+                f"training data ({', '.join(before[:5])}{'...' if len(before) > 5 else ''})"
+            )
+        if unknown:
+            out.append(
+                f"condition {cond['name']!r}: {len(unknown)} article(s) have no date; "
+                "contamination unknown"
+            )
+    return out
+
+
+def study_copy(*, study: Study, new_slug: str, owner=None) -> Study:
+    """A frozen study cannot be edited, only copied: the copy is a new draft."""
+    raw = tomllib.loads(study.spec_source)
+    raw["slug"] = new_slug
+    copy, _ = study_create(spec_text=_to_toml(raw), owner=owner or study.owner)
+    copy.copied_from = study
+    copy.save(update_fields=["copied_from"])
+    return copy
+
+
+def _to_toml(data: Mapping[str, Any]) -> str:
+    """A small TOML writer for spec-shaped data (tables, arrays of tables, scalars)."""
+    lines: list[str] = []
+    tables: list[tuple[str, Mapping]] = []
+    arrays: list[tuple[str, list]] = []
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            tables.append((key, value))
+        elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+            arrays.append((key, value))
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for key, table in tables:
+        lines.append(f"\n[{key}]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items() if v is not None]
+    for key, items in arrays:
+        for item in items:
+            lines.append(f"\n[[{key}]]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in item.items() if v is not None]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def spec_to_toml(spec: Mapping[str, Any]) -> str:
+    return _to_toml({k: v for k, v in spec.items() if v is not None})
+
+
+# --- launch -------------------------------------------------------------------------
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def canonical_hash(record: Mapping[str, Any]) -> str:
+    return _sha(json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+
+
+def included_articles(study: Study) -> list[StudyArticle]:
+    return list(study.study_articles.filter(dropped=False).select_related("article"))
+
+
+@transaction.atomic
+def study_launch(*, study: Study, actor=None) -> Study:
+    """Freeze the design: build the lists, hash everything shown, and go live."""
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.status != Study.Status.READY:
+        raise StudyError(f"only a ready study can be launched; {study.slug} is {study.status}")
+    spec = study.spec
+    conditions = list(study.conditions.all())
+    kept = included_articles(study)
+    texts = {
+        (t.condition_id, t.article_id, t.is_machine): t
+        for t in Text.objects.filter(study=study)
+    }
+    usable = [
+        sa for sa in kept
+        if all((c.pk, sa.article_id, m) in texts for c in conditions for m in (False, True))
+    ]
+    if len(usable) != len(kept):
+        missing = sorted(sa.article.key for sa in kept if sa not in usable)
+        raise StudyError(f"articles without texts for every condition: {', '.join(missing)}")
+    groups = 2 * (len(conditions) if study.design == "within" else 1)
+    per_judge = min(spec["items_per_judge"] or len(usable), len(usable))
+    if per_judge < groups:
+        raise StudyError(
+            f"only {len(usable)} articles are left after exclusions; the design needs {groups}"
+        )
+    by_key = {sa.article.key: sa.article for sa in usable}
+    by_name = {c.name: c for c in conditions}
+    plans = design_lib.build_lists(
+        articles=sorted(by_key), conditions=[c.name for c in conditions],
+        protocol=study.protocol, design=study.design, items_per_judge=per_judge,
+        seed=study.seed,
+    )
+    attention = ATTENTION_PAIRED if study.protocol == "paired" else ATTENTION_SINGLE
+    n_checks = spec["attention_checks"]["count"]
+    record_lists = []
+    for index, plan in enumerate(plans):
+        slist = StudyList.objects.create(
+            study=study, condition=by_name[plan.condition] if plan.condition else None,
+            name=plan.name, index=index, block=plan.block, quota=spec["judges_per_list"],
+        )
+        entries = []
+        record_entries = []
+        for pos, e in enumerate(plan.entries):
+            cond = by_name[e.condition]
+            article = by_key[e.article]
+            if study.protocol == "single":
+                text = texts[(cond.pk, article.pk, bool(e.is_machine))]
+                entries.append(ListEntry(study_list=slist, position=pos, article=article,
+                                         condition=cond, text=text))
+                record_entries.append(
+                    {"article": article.key, "condition": cond.name, "is_machine": e.is_machine,
+                     "text_sha256": text.sha256}
+                )
+            else:
+                human = texts[(cond.pk, article.pk, False)]
+                machine = texts[(cond.pk, article.pk, True)]
+                entries.append(ListEntry(study_list=slist, position=pos, article=article,
+                                         condition=cond, text=human, machine_text=machine,
+                                         human_side=e.human_side or ""))
+                record_entries.append(
+                    {"article": article.key, "condition": cond.name, "human_side": e.human_side,
+                     "human_sha256": human.sha256, "machine_sha256": machine.sha256}
+                )
+        for i in range(n_checks):
+            check = attention[i % len(attention)]
+            entries.append(ListEntry(study_list=slist, position=len(plan.entries) + i,
+                                     is_attention=True, attention=check))
+        ListEntry.objects.bulk_create(entries)
+        record_lists.append({"name": plan.name, "condition": plan.condition,
+                             "block": plan.block, "entries": record_entries})
+    positions = spec["attention_checks"]["positions"] or design_lib.default_attention_positions(
+        per_judge, n_checks
+    )
+    record = {
+        "spec": spec,
+        "context_articles": study.context_keys,
+        "lists": record_lists,
+        "attention_checks": [
+            {**attention[i % len(attention)], "sha256": canonical_hash(attention[i % len(attention)])}
+            for i in range(n_checks)
+        ],
+        "attention_positions": positions,
+        "texts": _text_records(study, set(by_key)),
+        "dropped": [
+            {"article": sa.article.key, "kind": sa.drop_kind, "reason": sa.drop_reason}
+            for sa in study.study_articles.filter(dropped=True).select_related("article")
+        ],
+    }
+    study.frozen = record
+    study.design_hash = canonical_hash(record)
+    study.status = Study.Status.LIVE
+    study.launched_at = timezone.now()
+    study.save(update_fields=["frozen", "design_hash", "status", "launched_at"])
+    audit(study=study, action="launch", actor=actor, design_hash=study.design_hash)
+    return study
+
+
+def _text_records(study: Study, keys: set[str]) -> list[dict[str, Any]]:
+    rows = Text.objects.filter(study=study).select_related("condition", "article")
+    return sorted(
+        (
+            {"condition": t.condition.name, "article": t.article.key, "is_machine": t.is_machine,
+             "sha256": t.sha256}
+            for t in rows if t.article.key in keys
+        ),
+        key=lambda r: (r["condition"], r["article"], r["is_machine"]),
+    )
+
+
+_TRANSITIONS = {
+    "pause": ({Study.Status.LIVE}, Study.Status.PAUSED),
+    "resume": ({Study.Status.PAUSED}, Study.Status.LIVE),
+    "close": ({Study.Status.LIVE, Study.Status.PAUSED}, Study.Status.CLOSED),
+}
+
+
+@transaction.atomic
+def study_transition(*, study: Study, action: str, actor=None) -> Study:
+    if action not in _TRANSITIONS:
+        raise StudyError(f"unknown action {action!r}")
+    allowed, target = _TRANSITIONS[action]
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.status not in allowed:
+        raise StudyError(f"cannot {action} a study that is {study.status}")
+    study.status = target
+    if target == Study.Status.CLOSED:
+        study.closed_at = timezone.now()
+    study.save(update_fields=["status", "closed_at"])
+    audit(study=study, action=action, actor=actor)
+    return study

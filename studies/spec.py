@@ -1,0 +1,390 @@
+"""Study spec files: parsing, defaults and validation (no database access).
+
+A spec is TOML. ``parse_spec`` returns the normalised spec (every default filled in)
+and a list of warnings, or raises ``SpecError`` listing every problem at once.
+The keys and their defaults are documented in ``docs/spec.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+PROTOCOLS = ("single", "paired")
+DESIGNS = ("between", "within")
+PLATFORMS = ("link", "prolific", "mturk")
+PROMPT_FORMATS = ("plain", "chat")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}$")
+
+DEFAULTS: dict[str, Any] = {
+    "protocol": "single",
+    "design": "between",
+    "seed": 1,
+    "target_words": 200,
+    "items_per_judge": 0,  # 0: every article of the study
+    "judges_per_list": 40,
+    "expiry_minutes": 90,
+    "consent_version": "1",
+    "exclude_judges_from": [],
+}
+ARTICLE_DEFAULTS: dict[str, Any] = {
+    "count": 25, "ids": [], "sources": [], "date_from": None, "date_to": None,
+    "exclude_containing": [], "min_words": 0,
+}
+PRACTICE_DEFAULTS: dict[str, Any] = {"enabled": False, "items": 2}
+ATTENTION_DEFAULTS: dict[str, Any] = {"count": 0, "positions": []}
+RECRUITMENT_DEFAULTS: dict[str, Any] = {
+    "platform": "link", "completion_code": "", "completion_url": "", "pay": "",
+    "estimated_minutes": 0, "demographics": [],
+}
+ANALYSIS_DEFAULTS: dict[str, Any] = {
+    "alpha": 0.05,
+    "equivalence_margin": 0.05,
+    "exclude_failed_attention": True,
+    "exclude_looked_up": True,
+    "exclude_seen_before": False,
+    "min_ms_per_word": 0,
+}
+GENERATION_DEFAULTS: dict[str, Any] = {
+    "batch_size": 8,
+    "min_words_ratio": 0.5,
+    "min_distinct_4gram": 0.5,
+}
+CONDITION_DEFAULTS: dict[str, Any] = {
+    "params": None,
+    "context_articles": 3,
+    "prompt_format": "plain",
+    "temperature": 0.8,
+    "top_p": 0.95,
+    "top_k": 0,
+    "repetition_penalty": 1.0,
+    "max_new_tokens": 0,  # 0: 2.5 tokens per target word
+    "candidates": 5,
+    "control": False,
+}
+DEMOGRAPHICS = ("age", "gender", "education", "country", "native_language", "news_reading")
+
+
+class SpecError(ValueError):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid study spec:\n" + "\n".join(f"- {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What validation needs to know about a registry model."""
+
+    params: int | None
+    training_cutoff: dt.date | None = None
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.warnings: list[str] = []
+
+    def section(
+        self, raw: Mapping[str, Any], defaults: Mapping[str, Any], where: str
+    ) -> dict[str, Any]:
+        out = dict(defaults)
+        for key, value in raw.items():
+            if key not in defaults:
+                self.problems.append(f"{where}: unknown key '{key}'")
+                continue
+            out[key] = value
+        return out
+
+    def int_(self, d: dict, key: str, where: str, lo: int | None = None, hi: int | None = None):
+        value = d.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problems.append(f"{where}.{key}: must be an integer, got {value!r}")
+            return
+        if lo is not None and value < lo:
+            self.problems.append(f"{where}.{key}: must be at least {lo}, got {value}")
+        if hi is not None and value > hi:
+            self.problems.append(f"{where}.{key}: must be at most {hi}, got {value}")
+
+    def num(self, d: dict, key: str, where: str, lo: float, hi: float, lo_open: bool = False):
+        value = d.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.problems.append(f"{where}.{key}: must be a number, got {value!r}")
+            return
+        if value < lo or (lo_open and value == lo) or value > hi:
+            interval = f"{'(' if lo_open else '['}{lo}, {hi}]"
+            self.problems.append(f"{where}.{key}: must be in {interval}, got {value}")
+        d[key] = float(value)
+
+    def choice(self, d: dict, key: str, where: str, choices: tuple[str, ...]):
+        if d.get(key) not in choices:
+            self.problems.append(
+                f"{where}.{key}: must be one of {', '.join(choices)}, got {d.get(key)!r}"
+            )
+
+    def bool_(self, d: dict, key: str, where: str):
+        if not isinstance(d.get(key), bool):
+            self.problems.append(f"{where}.{key}: must be true or false, got {d.get(key)!r}")
+
+    def str_list(self, d: dict, key: str, where: str):
+        value = d.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problems.append(f"{where}.{key}: must be a list of strings, got {value!r}")
+
+    def date(self, d: dict, key: str, where: str):
+        value = d.get(key)
+        if value is None or isinstance(value, dt.date):
+            if isinstance(value, dt.datetime):
+                d[key] = value.date().isoformat()
+            elif isinstance(value, dt.date):
+                d[key] = value.isoformat()
+            return
+        try:
+            d[key] = dt.date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            self.problems.append(f"{where}.{key}: must be a date like 2020-01-31, got {value!r}")
+
+
+def parse_spec_text(
+    text: str, *, models: Mapping[str, ModelInfo] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError([f"not valid TOML: {exc}"]) from None
+    return parse_spec(raw, models=models)
+
+
+def parse_spec(
+    raw: Mapping[str, Any], *, models: Mapping[str, ModelInfo] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Validate ``raw`` and fill in defaults. ``models`` is the model registry, if known."""
+    c = _Checker()
+    sections = {
+        "articles": ARTICLE_DEFAULTS,
+        "practice": PRACTICE_DEFAULTS,
+        "attention_checks": ATTENTION_DEFAULTS,
+        "recruitment": RECRUITMENT_DEFAULTS,
+        "analysis": ANALYSIS_DEFAULTS,
+        "generation": GENERATION_DEFAULTS,
+    }
+    top_keys = {"slug", "title", "corpus", "conditions", *DEFAULTS, *sections}
+    for key in raw:
+        if key not in top_keys:
+            c.problems.append(f"unknown key '{key}'")
+    spec: dict[str, Any] = {k: raw.get(k, v) for k, v in DEFAULTS.items()}
+    for key in ("slug", "title", "corpus"):
+        value = raw.get(key)
+        if not isinstance(value, str) or not value.strip():
+            c.problems.append(f"{key}: required, must be a non-empty string")
+        spec[key] = value.strip() if isinstance(value, str) else value
+    if isinstance(spec["slug"], str) and spec["slug"] and not SLUG_RE.match(spec["slug"]):
+        c.problems.append(
+            f"slug: use 2-79 lowercase letters, digits and hyphens, got {spec['slug']!r}"
+        )
+    c.choice(spec, "protocol", "spec", PROTOCOLS)
+    c.choice(spec, "design", "spec", DESIGNS)
+    c.int_(spec, "seed", "spec", lo=0, hi=2**62)
+    c.int_(spec, "target_words", "spec", lo=20, hi=5000)
+    c.int_(spec, "items_per_judge", "spec", lo=0)
+    c.int_(spec, "judges_per_list", "spec", lo=1)
+    c.int_(spec, "expiry_minutes", "spec", lo=5)
+    if not isinstance(spec["consent_version"], str):
+        spec["consent_version"] = str(spec["consent_version"])
+    c.str_list(spec, "exclude_judges_from", "spec")
+
+    for name, defaults in sections.items():
+        value = raw.get(name, {})
+        if not isinstance(value, Mapping):
+            c.problems.append(f"[{name}]: must be a table")
+            value = {}
+        spec[name] = c.section(value, defaults, f"[{name}]")
+
+    art = spec["articles"]
+    c.int_(art, "count", "[articles]", lo=2)
+    c.int_(art, "min_words", "[articles]", lo=0)
+    for key in ("ids", "sources", "exclude_containing"):
+        c.str_list(art, key, "[articles]")
+    c.date(art, "date_from", "[articles]")
+    c.date(art, "date_to", "[articles]")
+    if art.get("ids") and "count" not in raw.get("articles", {}):
+        art["count"] = len(art["ids"])
+
+    prac = spec["practice"]
+    c.bool_(prac, "enabled", "[practice]")
+    c.int_(prac, "items", "[practice]", lo=1, hi=10)
+
+    att = spec["attention_checks"]
+    c.int_(att, "count", "[attention_checks]", lo=0, hi=10)
+    positions = att.get("positions")
+    if not isinstance(positions, list) or not all(
+        isinstance(p, int) and not isinstance(p, bool) and p >= 1 for p in positions
+    ):
+        c.problems.append("[attention_checks].positions: must be a list of positions from 1")
+    elif positions and isinstance(att.get("count"), int) and len(positions) != att["count"]:
+        c.problems.append(
+            f"[attention_checks].positions: {len(positions)} positions for count = {att['count']}"
+        )
+
+    rec = spec["recruitment"]
+    c.choice(rec, "platform", "[recruitment]", PLATFORMS)
+    for key in ("completion_code", "completion_url", "pay"):
+        if not isinstance(rec.get(key), str):
+            c.problems.append(f"[recruitment].{key}: must be a string")
+    if isinstance(rec.get("completion_url"), str) and rec["completion_url"] and not re.match(
+        r"^https?://", rec["completion_url"]
+    ):
+        c.problems.append("[recruitment].completion_url: must start with http:// or https://")
+    if rec.get("platform") == "prolific" and not (rec.get("completion_code") or rec.get(
+        "completion_url"
+    )):
+        c.problems.append(
+            "[recruitment]: a Prolific study needs completion_code or completion_url"
+        )
+    c.int_(rec, "estimated_minutes", "[recruitment]", lo=0)
+    c.str_list(rec, "demographics", "[recruitment]")
+    for item in rec.get("demographics") or []:
+        if item not in DEMOGRAPHICS:
+            c.problems.append(
+                f"[recruitment].demographics: unknown question {item!r}; "
+                f"choose from {', '.join(DEMOGRAPHICS)}"
+            )
+
+    ana = spec["analysis"]
+    c.num(ana, "alpha", "[analysis]", 0.0, 0.5, lo_open=True)
+    c.num(ana, "equivalence_margin", "[analysis]", 0.0, 0.5, lo_open=True)
+    for key in ("exclude_failed_attention", "exclude_looked_up", "exclude_seen_before"):
+        c.bool_(ana, key, "[analysis]")
+    c.int_(ana, "min_ms_per_word", "[analysis]", lo=0)
+
+    gen = spec["generation"]
+    c.int_(gen, "batch_size", "[generation]", lo=1, hi=256)
+    c.num(gen, "min_words_ratio", "[generation]", 0.0, 1.0)
+    c.num(gen, "min_distinct_4gram", "[generation]", 0.0, 1.0)
+
+    spec["conditions"] = _conditions(raw.get("conditions"), c, models)
+
+    if spec["attention_checks"].get("count") and spec["protocol"] == "paired":
+        pass  # paired attention checks ask for a side; supported
+    if c.problems:
+        raise SpecError(c.problems)
+    _cross_checks(spec, c)
+    if c.problems:
+        raise SpecError(c.problems)
+    return spec, c.warnings
+
+
+def _conditions(
+    raw: Any, c: _Checker, models: Mapping[str, ModelInfo] | None
+) -> list[dict[str, Any]]:
+    if not isinstance(raw, list) or not raw:
+        c.problems.append("[[conditions]]: at least one condition is required")
+        return []
+    out: list[dict[str, Any]] = []
+    names: set[str] = set()
+    for i, item in enumerate(raw, start=1):
+        where = f"[[conditions]] #{i}"
+        if not isinstance(item, Mapping):
+            c.problems.append(f"{where}: must be a table")
+            continue
+        cond = c.section(
+            {k: v for k, v in item.items() if k not in ("name", "model")},
+            CONDITION_DEFAULTS, where,
+        )
+        name = item.get("name")
+        model = item.get("model")
+        if not isinstance(name, str) or not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$", name):
+            c.problems.append(f"{where}.name: required; letters, digits, - _ . only, got {name!r}")
+        elif name in names:
+            c.problems.append(f"{where}.name: duplicate condition name {name!r}")
+        else:
+            names.add(name)
+            where = f"[[conditions]] {name}"
+        if not isinstance(model, str) or not model:
+            c.problems.append(f"{where}.model: required, a model name from the registry")
+        elif models is not None and model not in models:
+            c.problems.append(
+                f"{where}.model: {model!r} is not in the model registry "
+                f"(known: {', '.join(sorted(models)) or 'none'})"
+            )
+        cond["name"], cond["model"] = name, model
+        if cond["params"] is not None:
+            c.int_(cond, "params", where, lo=1)
+            if models is not None and isinstance(model, str) and model in models:
+                registry_params = models[model].params
+                if registry_params is not None and registry_params != cond["params"]:
+                    c.warnings.append(
+                        f"{where}.params: {cond['params']} overrides the registry's "
+                        f"{registry_params} for {model}"
+                    )
+        elif models is not None and isinstance(model, str) and model in models:
+            cond["params"] = models[model].params
+        c.int_(cond, "context_articles", where, lo=0, hi=20)
+        c.choice(cond, "prompt_format", where, PROMPT_FORMATS)
+        c.num(cond, "temperature", where, 0.0, 10.0)
+        c.num(cond, "top_p", where, 0.0, 1.0, lo_open=True)
+        c.int_(cond, "top_k", where, lo=0)
+        c.num(cond, "repetition_penalty", where, 0.0, 10.0, lo_open=True)
+        c.int_(cond, "max_new_tokens", where, lo=0, hi=8192)
+        c.int_(cond, "candidates", where, lo=1, hi=50)
+        c.bool_(cond, "control", where)
+        out.append(cond)
+    return out
+
+
+def _cross_checks(spec: dict[str, Any], c: _Checker) -> None:
+    conditions = spec["conditions"]
+    controls = [cond for cond in conditions if cond["control"]]
+    if len(controls) > 1:
+        c.problems.append("[[conditions]]: at most one condition can be the control")
+    for cond in conditions:
+        if not cond["max_new_tokens"]:
+            cond["max_new_tokens"] = int(spec["target_words"] * 2.5) + 16
+    if controls:
+        control = controls[0]
+        others = [cond for cond in conditions if not cond["control"]]
+        if control["context_articles"] > 0:
+            c.warnings.append(
+                f"control {control['name']!r} has {control['context_articles']} context "
+                "articles; the paper's deliberately bad control has none"
+            )
+        if others and control["temperature"] <= max(o["temperature"] for o in others):
+            c.warnings.append(
+                f"control {control['name']!r} has temperature {control['temperature']}, no "
+                "higher than the other conditions'; the paper's control samples with more "
+                "randomness"
+            )
+    else:
+        c.warnings.append("no condition is marked control = true: comparisons need a control")
+    art = spec["articles"]
+    n_articles = len(art["ids"]) if art["ids"] else art["count"]
+    if art["ids"] and art["count"] != len(art["ids"]):
+        c.problems.append(
+            f"[articles]: count = {art['count']} but {len(art['ids'])} ids are listed"
+        )
+    per_judge = spec["items_per_judge"] or n_articles
+    if per_judge > n_articles:
+        c.problems.append(
+            f"items_per_judge = {per_judge} is more than the study's {n_articles} articles"
+        )
+    groups = 2 * (len(conditions) if spec["design"] == "within" else 1)
+    if per_judge < groups:
+        c.problems.append(
+            f"items_per_judge = {per_judge} is too few: a {spec['design']} design with "
+            f"{len(conditions)} condition(s) needs at least {groups} items per judge"
+        )
+    if n_articles % per_judge:
+        c.warnings.append(
+            f"{n_articles} articles do not split evenly into blocks of {per_judge}; "
+            "block sizes will differ by one"
+        )
+    positions = spec["attention_checks"]["positions"]
+    total = per_judge + spec["attention_checks"]["count"]
+    for p in positions:
+        if p > total:
+            c.problems.append(
+                f"[attention_checks].positions: {p} is past the end of a judge's {total} items"
+            )
