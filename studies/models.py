@@ -327,3 +327,41 @@ class EntryAttempt(models.Model):
 
     key = models.CharField(max_length=128, db_index=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+
+class PracticeAnswer(models.Model):
+    """A judge's answer in the practice round: kept apart from the study's answers.
+
+    Practice texts come from articles outside the study, so these rows never enter the
+    analysis; they record what the judge was shown (for the feedback) and answered.
+    """
+
+    judge = models.ForeignKey(Judge, on_delete=models.CASCADE, related_name="practice_answers")
+    position = models.PositiveIntegerField()
+    article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="+")
+    is_machine = models.BooleanField(null=True, blank=True)  # single protocol
+    human_side = models.CharField(max_length=5, blank=True)  # paired protocol
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    choice = models.CharField(max_length=5, blank=True)
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    answered_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["judge", "position"], name="practice_answer_position_unique"
+            )
+        ]
+        ordering = ["judge_id", "position"]
+
+
+class ApiToken(models.Model):
+    """A researcher's token for scripts (simulated judges, exports). Only its hash is kept."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=8)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,53 @@
+"""Sending work to Celery, or to a thread of this process when no broker is configured.
+
+The database row of a job is its truth; a message only carries its id. Messages are
+sent after the transaction that made the row commits, and the reconciler re-sends work
+whose message was lost (Redis here keeps nothing across a restart).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+
+log = logging.getLogger(__name__)
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def in_process() -> bool:
+    return not settings.CELERY_BROKER_URL
+
+
+def _run_in_thread(task, args: tuple) -> None:
+    close_old_connections()
+    try:
+        task.run(*args)
+    except Exception:  # noqa: BLE001 - the job row records the failure
+        log.exception("background task %s%r failed", task.name, args)
+    finally:
+        close_old_connections()
+
+
+def enqueue(task, *args) -> None:
+    """Run ``task(*args)`` in the background once the current transaction commits."""
+
+    def send() -> None:
+        if in_process():
+            global _pool
+            with _pool_lock:
+                if _pool is None:
+                    _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newseval-task")
+            _pool.submit(_run_in_thread, task, args)
+        else:
+            try:
+                task.apply_async(args=args)
+            except Exception:  # noqa: BLE001 - the reconciler re-sends it later
+                log.exception("could not send %s%r to the broker; the reconciler will retry",
+                              task.name, args)
+
+    transaction.on_commit(send)

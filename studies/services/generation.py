@@ -1,0 +1,298 @@
+"""Generation of a study's texts: one job per condition, resumable batch by batch.
+
+A job's plan is deterministic, every batch's candidates are stored in one transaction,
+and a resumed run regenerates only the batches not stored, so a worker killed in the
+middle loses at most one batch and never duplicates a text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from studies.models import Article, Candidate, Condition, GenerationJob, Study, StudyArticle
+from studies.services.studies import StudyError, audit
+from studies.services.texts import text_store
+
+log = logging.getLogger(__name__)
+
+
+def condition_seed(study: Study, condition: Condition) -> int:
+    digest = hashlib.sha256(f"{study.seed}:{condition.name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 2
+
+
+@transaction.atomic
+def generation_start(
+    *, study: Study, actor=None, condition_names: list[str] | None = None,
+    send: bool = True,
+) -> list[GenerationJob]:
+    """Queue generation for the study's conditions (all, or the named ones); resumes failed jobs.
+
+    With ``send=False`` the jobs are only prepared, for a caller that runs them itself.
+    """
+    from studies.queueing import enqueue
+    from studies.tasks import generation_run as generation_task
+
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.is_frozen:
+        raise StudyError("the study is launched; its texts are frozen")
+    conditions = list(study.conditions.all())
+    if condition_names:
+        unknown = set(condition_names) - {c.name for c in conditions}
+        if unknown:
+            raise StudyError(f"no condition called {', '.join(sorted(unknown))}")
+        conditions = [c for c in conditions if c.name in condition_names]
+    jobs = []
+    for condition in conditions:
+        job, created = GenerationJob.objects.select_for_update().get_or_create(
+            condition=condition, defaults={"study": study}
+        )
+        if not created and job.state == GenerationJob.State.DONE:
+            continue
+        if not created and job.state == GenerationJob.State.RUNNING and not _is_stale(job):
+            continue
+        job.state = GenerationJob.State.QUEUED
+        job.error = ""
+        job.save(update_fields=["state", "error"])
+        jobs.append(job)
+        if send:
+            enqueue(generation_task, job.pk)
+    study.status = Study.Status.GENERATING
+    study.save(update_fields=["status"])
+    audit(study=study, action="generate", actor=actor, conditions=[j.condition.name for j in jobs])
+    return jobs
+
+
+def _is_stale(job: GenerationJob) -> bool:
+    limit = timezone.now() - timezone.timedelta(seconds=settings.NEWSEVAL_JOB_STALE_SECONDS)
+    seen = job.heartbeat_at or job.created_at
+    return seen < limit
+
+
+def _claim(job_id: int) -> GenerationJob | None:
+    """Mark the job running, unless it is done or another worker is alive on it."""
+    with transaction.atomic():
+        job = GenerationJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.state == GenerationJob.State.DONE:
+            return None
+        if job.state == GenerationJob.State.RUNNING and not _is_stale(job):
+            return None
+        job.state = GenerationJob.State.RUNNING
+        job.attempts += 1
+        job.started_at = job.started_at or timezone.now()
+        job.heartbeat_at = timezone.now()
+        job.error = ""
+        job.save(update_fields=["state", "attempts", "started_at", "heartbeat_at", "error"])
+        return job
+
+
+@dataclass
+class _Inputs:
+    entry: object
+    targets: list
+    context: list
+    decoding: object
+    selection: object
+    prompt_format: str
+    plan: list
+
+
+def _inputs(job: GenerationJob) -> _Inputs:
+    import generator
+
+    study, condition = job.study, job.condition
+    spec = study.spec
+    cfg = condition.settings
+    entry = generator.load_registry()[condition.model]
+    articles = [
+        sa.article for sa in StudyArticle.objects.filter(study=study)
+        .filter(~Q(drop_kind="excluded")).select_related("article").order_by("position")
+    ]
+    targets = [
+        generator.Target(key=a.key, title=a.title, subtitle=a.subtitle, human_body=a.shown_body)
+        for a in articles
+    ]
+    k = cfg["context_articles"]
+    by_key = {a.key: a for a in Article.objects.filter(corpus=study.corpus,
+                                                      key__in=study.context_keys[:k])}
+    context = [
+        generator.ContextArticle(key=key, title=by_key[key].title,
+                                 subtitle=by_key[key].subtitle, body=by_key[key].body)
+        for key in study.context_keys[:k]
+    ]
+    decoding = generator.DecodingSettings(
+        temperature=cfg["temperature"], top_p=cfg["top_p"], top_k=cfg["top_k"],
+        repetition_penalty=cfg["repetition_penalty"], max_new_tokens=cfg["max_new_tokens"],
+    )
+    selection = generator.SelectionSettings(
+        candidates=cfg["candidates"], target_words=spec["target_words"],
+        min_words_ratio=spec["generation"]["min_words_ratio"],
+        min_distinct_4gram=spec["generation"]["min_distinct_4gram"],
+    )
+    plan = generator.plan_batches(
+        targets, candidates=cfg["candidates"], batch_size=spec["generation"]["batch_size"],
+        seed=condition_seed(study, condition),
+    )
+    return _Inputs(entry, targets, context, decoding, selection, cfg["prompt_format"], plan)
+
+
+def generation_run(*, job_id: int, progress=None) -> None:
+    """Run (or resume) one job to the end. Safe to call twice: stored batches are skipped.
+
+    ``progress(done_units, total_units)`` is called after every stored batch.
+    """
+    import generator
+
+    job = _claim(job_id)
+    if job is None:
+        return
+    try:
+        inputs = _inputs(job)
+        with transaction.atomic():
+            GenerationJob.objects.filter(pk=job.pk).update(
+                plan=[[[u.target_key, u.candidate_index, u.seed] for u in b.units]
+                      for b in inputs.plan],
+                total_batches=len(inputs.plan),
+                total_units=sum(b.size for b in inputs.plan),
+            )
+        done = set(Candidate.objects.filter(job=job).values_list("batch_index", flat=True))
+        todo = [b for b in inputs.plan if b.index not in done]
+        if todo:
+            threads = settings.NEWSEVAL_GENERATION_THREADS or None
+            backend = generator.open_backend(inputs.entry, threads=threads)
+            targets_by_key = {t.key: t for t in inputs.targets}
+            articles = dict(
+                Article.objects.filter(corpus=job.study.corpus,
+                                       key__in=list(targets_by_key)).values_list("key", "pk")
+            )
+            for batch in todo:
+                started = time.monotonic()
+                candidates = generator.run_batch(
+                    backend, batch, targets_by_key=targets_by_key, context=inputs.context,
+                    prompt_format=inputs.prompt_format, decoding=inputs.decoding,
+                )
+                _store_batch(job, batch.index, candidates, articles, time.monotonic() - started)
+                if progress is not None:
+                    job.refresh_from_db(fields=["done_units", "total_units"])
+                    progress(job.done_units, job.total_units)
+        _finish(job, inputs)
+    except Exception as exc:
+        log.exception("generation job %s failed", job_id)
+        GenerationJob.objects.filter(pk=job_id).update(
+            state=GenerationJob.State.FAILED, error=f"{type(exc).__name__}: {exc}",
+            finished_at=timezone.now(),
+        )
+        raise
+
+
+def _store_batch(job, batch_index: int, candidates, article_pks, seconds: float) -> None:
+    with transaction.atomic():
+        locked = GenerationJob.objects.select_for_update().get(pk=job.pk)
+        if Candidate.objects.filter(job=locked, batch_index=batch_index).exists():
+            return  # another worker stored this batch first
+        Candidate.objects.bulk_create(
+            Candidate(job=locked, article_id=article_pks[c.target_key],
+                      candidate_index=c.candidate_index, batch_index=batch_index,
+                      text=c.text, provenance=c.provenance)
+            for c in candidates
+        )
+        locked.done_batches += 1
+        locked.done_units += len(candidates)
+        locked.new_tokens += sum(int(c.provenance.get("new_tokens") or 0) for c in candidates)
+        locked.seconds += seconds
+        locked.heartbeat_at = timezone.now()
+        locked.save(update_fields=["done_batches", "done_units", "new_tokens", "seconds",
+                                   "heartbeat_at"])
+
+
+def _finish(job: GenerationJob, inputs: _Inputs) -> None:
+    """Choose and cut one text per article; drop articles whose candidates all failed."""
+    import generator
+    from studies.services.texts import article_drop
+
+    condition = job.condition
+    by_article: dict[str, list] = {}
+    rows = {
+        (c.article.key, c.candidate_index): c
+        for c in Candidate.objects.filter(job=job).select_related("article")
+    }
+    for (key, _), row in rows.items():
+        by_article.setdefault(key, []).append(
+            generator.Candidate(key, row.candidate_index, row.text, row.provenance)
+        )
+    failed = []
+    with transaction.atomic():
+        for target in inputs.targets:
+            cands = sorted(by_article.get(target.key, []), key=lambda c: c.candidate_index)
+            result = generator.select_candidate(
+                cands, human_body=target.human_body, selection=inputs.selection
+            )
+            for marked in result.candidates:
+                row = rows[(target.key, marked.candidate_index)]
+                row.rejection_reason = result.rejections.get(marked.candidate_index) or ""
+                row.chosen = bool(marked.provenance.get("chosen"))
+                row.provenance = marked.provenance
+                row.save(update_fields=["rejection_reason", "chosen", "provenance"])
+            article = rows[(target.key, cands[0].candidate_index)].article if cands else None
+            if result.chosen is None:
+                failed.append((target.key, result.failed_reason or "no candidate"))
+                continue
+            provenance = {
+                **result.chosen.provenance, "model": condition.model,
+                "condition": condition.name, "max_words": result.max_words,
+                "cut_mode": result.cut_mode, "candidate_count": len(cands),
+            }
+            text_store(condition=condition, article=article, is_machine=True,
+                       body=result.machine_text, provenance=provenance)
+            text_store(condition=condition, article=article, is_machine=False,
+                       body=result.human_text,
+                       provenance={"kind": "human", "max_words": result.max_words,
+                                   "cut_mode": result.cut_mode, "source": article.source,
+                                   "url": article.url, "license": article.license})
+        study = Study.objects.select_for_update().get(pk=job.study_id)
+        for key, reason in failed:
+            article = Article.objects.get(corpus=study.corpus, key=key)
+            sa = StudyArticle.objects.get(study=study, article=article)
+            if not sa.dropped:
+                article_drop(study=study, article=article, kind="failed",
+                             reason=f"{condition.name}: {reason}")
+        GenerationJob.objects.filter(pk=job.pk).update(
+            state=GenerationJob.State.DONE, finished_at=timezone.now(), heartbeat_at=timezone.now()
+        )
+        pending = GenerationJob.objects.filter(study=study).exclude(
+            state=GenerationJob.State.DONE
+        ).exists()
+        all_have_jobs = not study.conditions.filter(generation_job__isnull=True).exists()
+        if not pending and all_have_jobs and study.status == Study.Status.GENERATING:
+            study.status = Study.Status.READY
+            study.save(update_fields=["status"])
+            audit(study=study, action="generation_done",
+                  dropped=[k for k, _ in failed])
+
+
+def jobs_reconcile() -> list[int]:
+    """Re-send jobs whose message may have been lost or whose worker died."""
+    from studies.queueing import enqueue
+    from studies.tasks import generation_run as generation_task
+
+    resent = []
+    with transaction.atomic():
+        for job in GenerationJob.objects.select_for_update(skip_locked=True).filter(
+            state__in=[GenerationJob.State.QUEUED, GenerationJob.State.RUNNING]
+        ):
+            if _is_stale(job):
+                if job.state == GenerationJob.State.QUEUED:
+                    # Re-send once per stale period while the message waits in a queue.
+                    job.heartbeat_at = timezone.now()
+                    job.save(update_fields=["heartbeat_at"])
+                enqueue(generation_task, job.pk)
+                resent.append(job.pk)
+    return resent
