@@ -44,8 +44,12 @@ def enqueue(task, *args) -> None:
                     _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newseval-task")
             _pool.submit(_run_in_thread, task, args)
         else:
+            from webapp.celery import app
+
             try:
-                task.apply_async(args=args)
+                # The broker URL is read at send time, so settings changes take effect.
+                with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+                    task.apply_async(args=args, connection=conn, retry=False)
             except Exception:  # noqa: BLE001 - the reconciler re-sends it later
                 log.exception("could not send %s%r to the broker; the reconciler will retry",
                               task.name, args)

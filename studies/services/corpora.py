@@ -181,6 +181,10 @@ def parse_corpus_file(path: Path) -> tuple[list[ParsedArticle], list[str]]:
         except ValueError as exc:
             problems.append(f"{where}: field 'date': {exc}")
             bad = True
+        for name, value in record.items():
+            if isinstance(value, str) and "\x00" in value:
+                problems.append(f"{where}: field '{name}' contains a NUL character")
+                bad = True
         if bad:
             continue
         title = record["title"].strip()

@@ -193,6 +193,21 @@ def generation_run(*, job_id: int, progress=None) -> None:
         raise
 
 
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+
+
+def storable(value):
+    """Drop C0 control characters (NUL above all, which PostgreSQL cannot store) from
+    generated strings, keeping tabs and line breaks; a small model's output can hold them."""
+    if isinstance(value, str):
+        return value.translate(_CONTROL)
+    if isinstance(value, dict):
+        return {k: storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
+
+
 def _store_batch(job, batch_index: int, candidates, article_pks, seconds: float) -> None:
     with transaction.atomic():
         locked = GenerationJob.objects.select_for_update().get(pk=job.pk)
@@ -201,7 +216,9 @@ def _store_batch(job, batch_index: int, candidates, article_pks, seconds: float)
         Candidate.objects.bulk_create(
             Candidate(job=locked, article_id=article_pks[c.target_key],
                       candidate_index=c.candidate_index, batch_index=batch_index,
-                      text=c.text, provenance=c.provenance)
+                      text=storable(c.text),
+                      provenance={**storable(c.provenance),
+                                  "control_chars_removed": len(c.text) - len(storable(c.text))})
             for c in candidates
         )
         locked.done_batches += 1
