@@ -1,0 +1,307 @@
+"""What a judge's pages show: items, practice texts and the debrief (reads only).
+
+Everything returned for a page that is shown before completion is built from plain
+strings and an opaque item token; no row, flag, key or name that could tell a human
+text from a generated one leaves this module, except through ``debrief_for_judge``,
+which is only called for a judge who has completed.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from studies.models import Article, Judge, JudgeItem, PracticeAnswer, Study
+
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+_SPACES = re.compile(r"\s+")
+# One typographic convention for every text: a human article's curly quotes or ellipsis
+# characters would otherwise tell it apart from a model's straight ones.
+_TYPOGRAPHY = str.maketrans(
+    {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'",
+     "\u00a0": " ", "\u2026": "..."}
+)
+
+
+def text_paragraphs(body: str) -> tuple[str, ...]:
+    """Split a body into paragraphs for display, the same way for every text.
+
+    Paragraphs are separated by blank lines; inside one, any run of whitespace becomes
+    a single space. Markup is left as text (the template escapes it).
+
+    >>> text_paragraphs("One  line\\nstill one.\\n\\n\\u201cTwo.\\u201d  ")
+    ('One line still one.', '"Two."')
+    """
+    body = body.replace("\r\n", "\n").translate(_TYPOGRAPHY)
+    parts = (_SPACES.sub(" ", p).strip() for p in _BLANK_LINE.split(body))
+    return tuple(p for p in parts if p)
+
+
+def plain_line(text: str) -> str:
+    return _SPACES.sub(" ", text.translate(_TYPOGRAPHY)).strip()
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """An item as its page shows it: one body (single) or two, left then right (paired)."""
+
+    token: str
+    number: int  # 1-based position in the judge's queue
+    total: int
+    protocol: str
+    title: str
+    subtitle: str
+    bodies: tuple[tuple[str, ...], ...]
+
+
+def item_view(*, item: JudgeItem, protocol: str, total: int) -> ItemView:
+    """The page content of ``item`` (its entry, article and texts select_related)."""
+    entry = item.entry
+    if entry.is_attention:
+        att = entry.attention or {}
+        title, subtitle = att.get("title", ""), att.get("subtitle", "")
+        raw = [att.get("body", "")] if protocol == "single" else [att.get("left", ""),
+                                                                   att.get("right", "")]
+    else:
+        title, subtitle = entry.article.title, entry.article.subtitle
+        if protocol == "single":
+            raw = [entry.text.body]
+        elif entry.human_side == "left":
+            raw = [entry.text.body, entry.machine_text.body]
+        else:
+            raw = [entry.machine_text.body, entry.text.body]
+    return ItemView(
+        token=item.token, number=item.position + 1, total=total, protocol=protocol,
+        title=plain_line(title), subtitle=plain_line(subtitle),
+        bodies=tuple(text_paragraphs(b) for b in raw),
+    )
+
+
+def judge_current_item(*, judge: Judge) -> JudgeItem | None:
+    return (
+        JudgeItem.objects.filter(judge=judge, answered_at__isnull=True)
+        .select_related("entry__article", "entry__text", "entry__machine_text")
+        .order_by("position")
+        .first()
+    )
+
+
+# --- practice ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PracticeItem:
+    """One practice item. ``is_machine``/``human_side`` stay server-side until feedback."""
+
+    position: int
+    total: int
+    article: Article
+    is_machine: bool | None  # single
+    human_side: str  # paired
+    view: ItemView
+
+
+def _markov_text(*, training: list[str], length: int, seed: str, opening: str = "") -> str:
+    """A deliberately simple machine text: a word-trigram chain over other articles.
+
+    Practice texts must come from outside the study, where no model output exists; a
+    small language model built here is honestly "written by a machine" and needs no GPU.
+    """
+    follow: dict[tuple[str, str], list[str]] = defaultdict(list)
+    starts: list[tuple[str, str]] = []
+    for body in training:
+        words = body.split()
+        for i in range(len(words) - 2):
+            follow[(words[i], words[i + 1])].append(words[i + 2])
+            if words[i][:1].isupper() and (i == 0 or words[i - 1][-1:] in ".!?\""):
+                starts.append((words[i], words[i + 1]))
+    rng = random.Random(seed)
+    if not starts:
+        return ""
+    first = tuple(opening.split()[:2])
+    state = first if len(first) == 2 and first in follow else rng.choice(starts)
+    out = list(state)
+    while len(out) < length:
+        nxt = follow.get(state)
+        if not nxt:
+            state = rng.choice(starts)
+            out.extend(state)
+            continue
+        word = rng.choice(nxt)
+        out.append(word)
+        state = (state[1], word)
+    return _paragraphs(_sentence_cut(" ".join(out[:length])))
+
+
+def _sentence_cut(text: str) -> str:
+    """End at the last full sentence when one ends past the middle."""
+    cut = max(text.rfind(". "), text.rfind('." '))
+    if text.endswith((".", '."')):
+        return text
+    if cut > len(text) // 2:
+        return text[: cut + (2 if text[cut + 1] == '"' else 1)]
+    return text.rstrip(",;:") + "."
+
+
+def _paragraphs(text: str) -> str:
+    sentences = re.split(r"(?<=[.!?])\s+", text)
+    return "\n\n".join(" ".join(sentences[i: i + 3]) for i in range(0, len(sentences), 3))
+
+
+def _human_cut(body: str, words: int) -> str:
+    """The first ``words`` words of a human body, keeping its paragraphs, ending on a
+    sentence."""
+    kept, total = [], 0
+    for paragraph in text_paragraphs(body):
+        n = len(paragraph.split())
+        if total + n >= words:
+            kept.append(_sentence_cut(" ".join(paragraph.split()[: words - total])))
+            break
+        kept.append(paragraph)
+        total += n
+    return "\n\n".join(kept)
+
+
+def practice_articles(*, study: Study) -> list[Article]:
+    """The study's practice articles: the same for every judge, none from the study itself
+    or its few-shot context."""
+    n = study.spec.get("practice", {}).get("items", 0)
+    excluded = set(study.study_articles.values_list("article_id", flat=True))
+    pool = [
+        a for a in Article.objects.filter(corpus_id=study.corpus_id).exclude(pk__in=excluded)
+        .exclude(key__in=study.context_keys).order_by("key")
+    ]
+    rng = random.Random(f"practice:{study.seed}")
+    return rng.sample(pool, min(len(pool), n + 6))
+
+
+def practice_item(*, study: Study, position: int) -> PracticeItem | None:
+    """Practice item ``position`` (0-based), or None past the last one."""
+    total = study.spec.get("practice", {}).get("items", 0)
+    if position >= total:
+        return None
+    articles = practice_articles(study=study)
+    if position >= len(articles):
+        return None
+    article = articles[position]
+    training = [a.shown_body for a in articles[total:]] or [article.shown_body]
+    words = study.spec.get("target_words", 200)
+    human = _human_cut(article.shown_body, words)
+    machine = _markov_text(
+        training=training, length=len(human.split()), seed=f"practice:{study.seed}:{position}",
+        opening=human,
+    )
+    # Alternate the kinds so a practice round of two shows one of each.
+    flip = random.Random(f"practice-kind:{study.seed}").random() < 0.5
+    first_kind = (position % 2 == 0) != flip
+    if study.protocol == "single":
+        is_machine, side = first_kind, ""
+        raw = [machine if is_machine else human]
+    else:
+        is_machine, side = None, "left" if first_kind else "right"
+        raw = [human, machine] if side == "left" else [machine, human]
+    view = ItemView(
+        token=f"practice-{position + 1}", number=position + 1, total=total,
+        protocol=study.protocol, title=plain_line(article.title),
+        subtitle=plain_line(article.subtitle), bodies=tuple(text_paragraphs(b) for b in raw),
+    )
+    return PracticeItem(position, total, article, is_machine, side, view)
+
+
+# --- debrief ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DebriefRow:
+    title: str
+    protocol: str
+    is_machine: bool | None  # single: whether the text the judge saw was generated
+    human_side: str  # paired: where the human text was
+
+
+@dataclass(frozen=True)
+class Credit:
+    title: str
+    source: str
+    author: str
+    date: str
+    url: str
+    license: str
+    license_url: str
+    attribution: str
+
+
+@dataclass(frozen=True)
+class Debrief:
+    rows: list[DebriefRow]
+    credits: list[Credit]
+    machine_count: int
+
+
+def _credit(article: Article) -> Credit:
+    return Credit(
+        title=plain_line(article.title), source=article.source, author=article.author,
+        date=article.date.isoformat() if article.date else "", url=article.url,
+        license=article.license, license_url=article.license_url,
+        attribution=article.attribution,
+    )
+
+
+def debrief_for_judge(*, judge: Judge) -> Debrief:
+    """The truth about this judge's own items. Call only for a completed judge."""
+    if judge.status != Judge.Status.COMPLETED:
+        raise PermissionError("the debrief is shown only after completion")
+    items = (
+        JudgeItem.objects.filter(judge=judge, entry__is_attention=False)
+        .select_related("entry__article", "entry__text")
+        .order_by("position")
+    )
+    rows, articles = [], {}
+    for item in items:
+        entry = item.entry
+        articles[entry.article_id] = entry.article
+        rows.append(DebriefRow(
+            title=plain_line(entry.article.title), protocol=judge.study.protocol,
+            is_machine=entry.text.is_machine if judge.study.protocol == "single" else None,
+            human_side=entry.human_side,
+        ))
+    for answer in PracticeAnswer.objects.filter(judge=judge).select_related("article"):
+        articles.setdefault(answer.article_id, answer.article)
+    credits = sorted((_credit(a) for a in articles.values()), key=lambda c: c.title.lower())
+    machine = sum(1 for r in rows if r.is_machine or r.protocol == "paired")
+    return Debrief(rows=rows, credits=credits, machine_count=machine)
+
+
+# --- completion -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Completion:
+    platform: str
+    code: str
+    redirect_url: str  # prolific: where to send the judge
+    mturk_action: str  # mturk: the externalSubmit URL
+    mturk_assignment_id: str
+
+
+MTURK_HOSTS = ("https://www.mturk.com", "https://workersandbox.mturk.com")
+
+
+def judge_completion(*, judge: Judge) -> Completion:
+    """How this judge is sent back to their platform; only once completion committed."""
+    if judge.status != Judge.Status.COMPLETED:
+        raise PermissionError("completion is given only after the answers are committed")
+    recruitment = judge.study.spec.get("recruitment", {})
+    action, assignment = "", ""
+    if judge.platform == "mturk":
+        base = judge.platform_meta.get("turkSubmitTo", "").rstrip("/")
+        action = f"{base}/mturk/externalSubmit" if base in MTURK_HOSTS else ""
+        assignment = judge.platform_meta.get("assignmentId", "")
+    return Completion(
+        platform=judge.platform, code=judge.completion_code,
+        redirect_url=recruitment.get("completion_url", "") if judge.platform == "prolific"
+        else "",
+        mturk_action=action, mturk_assignment_id=assignment,
+    )

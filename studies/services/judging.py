@@ -1,0 +1,361 @@
+"""A judge's way through a study: consent, practice, items, closing questions, completion.
+
+Every write that can race (a double submit, a reload, a second tab) runs under a row
+lock on the judge, so each item keeps exactly one answer. Serving touches only
+PostgreSQL: never Redis.
+
+Stages, in order: consent, instructions, practice (when the study has one), items,
+closing, done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+import re
+import secrets
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from studies.models import EntryAttempt, Judge, JudgeItem, PracticeAnswer, Study
+from studies.selectors.judging import judge_current_item, practice_item
+
+STAGES = ("consent", "instructions", "practice", "items", "closing", "done")
+# Visible time may run a little ahead of the server's clock (the page was open before
+# the first byte arrived); more than this is not believed.
+VISIBLE_SLACK_MS = 5_000
+MAX_COUNT_PER_REQUEST = 1_000
+
+
+class AnswerRefused(Exception):
+    """An answer that cannot be stored. ``reason``: answered, not_current, unknown,
+    not_served, stage."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+# --- entry rate limit -------------------------------------------------------------------
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, dt.timedelta] | None:
+    """'20/m' -> (20, 60 s); '100/5m' -> (100, 300 s); '' or '0' -> None (no limit)."""
+    if not rate or rate.strip() in ("0", "off", "none"):
+        return None
+    match = _RATE.match(rate)
+    if not match:
+        raise ImproperlyConfigured(
+            f"NEWSEVAL_ENTRY_RATE={rate!r}: use N/s, N/m, N/h or N/d, e.g. 20/m"
+        )
+    count, mult, unit = match.groups()
+    return int(count), dt.timedelta(seconds=int(mult or 1) * _UNIT[unit])
+
+
+def entry_key(*, study_id: int, external_id: str | None, address: str) -> str:
+    raw = f"{study_id}|{external_id or ''}|{address}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def entry_attempt_allow(*, key: str, rate: str, now: dt.datetime | None = None) -> bool:
+    """Record an entry attempt unless ``key`` is over ``rate``; False means refuse.
+
+    Counted in the database, so the limit holds across web processes without Redis.
+    """
+    parsed = parse_rate(rate)
+    if parsed is None:
+        return True
+    limit, window = parsed
+    now = now or timezone.now()
+    since = now - window
+    recent = EntryAttempt.objects.filter(key=key, at__gte=since).count()
+    if recent >= limit:
+        return False
+    EntryAttempt.objects.create(key=key)
+    EntryAttempt.objects.filter(key=key, at__lt=since).delete()
+    if random.random() < 0.01:
+        EntryAttempt.objects.filter(at__lt=now - dt.timedelta(days=1)).delete()
+    return True
+
+
+# --- the judge's session ----------------------------------------------------------------
+
+
+def judge_touch(*, judge: Judge, now: dt.datetime | None = None) -> Judge:
+    """Note that the judge is still here; a judge back after expiry resumes or is full."""
+    now = now or timezone.now()
+    if judge.status not in (Judge.Status.ACTIVE, Judge.Status.EXPIRED):
+        return judge
+    cutoff = now - dt.timedelta(minutes=judge.study.spec["expiry_minutes"])
+    if judge.status == Judge.Status.ACTIVE and judge.last_seen_at >= cutoff:
+        # One write a minute is enough to keep the slot.
+        if now - judge.last_seen_at > dt.timedelta(seconds=60):
+            Judge.objects.filter(pk=judge.pk).update(last_seen_at=now)
+            judge.last_seen_at = now
+        return judge
+    from studies.services.assignment import _resume  # the assignment service's own rule
+
+    with transaction.atomic():
+        study = Study.objects.select_for_update().get(pk=judge.study_id)
+        fresh = Judge.objects.select_for_update().get(pk=judge.pk)
+        return _resume(study, fresh, now)
+
+
+def judge_meta_refresh(*, judge: Judge, meta: dict) -> Judge:
+    """A returning participant may come back through a new MTurk assignment or Prolific
+    session: completion must go to the newest one."""
+    merged = {**judge.platform_meta, **meta}
+    if merged != judge.platform_meta:
+        Judge.objects.filter(pk=judge.pk).update(platform_meta=merged)
+        judge.platform_meta = merged
+    return judge
+
+
+def judge_stage_next(*, judge: Judge, stage: str) -> str:
+    """The stage after ``stage`` for this judge's study."""
+    if stage == "consent":
+        return "instructions"
+    if stage == "instructions":
+        return "practice" if judge.study.spec.get("practice", {}).get("enabled") else "items"
+    if stage == "practice":
+        return "items"
+    if stage == "items":
+        return "closing"
+    return "done"
+
+
+def _advance(judge: Judge, expected: str, **fields) -> Judge:
+    """Move from ``expected`` to the next stage, once; a repeat is a no-op."""
+    with transaction.atomic():
+        locked = Judge.objects.select_for_update().get(pk=judge.pk)
+        if locked.stage == expected:
+            locked.stage = judge_stage_next(judge=locked, stage=expected)
+            for key, value in fields.items():
+                setattr(locked, key, value)
+            locked.save(update_fields=["stage", *fields])
+            if locked.stage == "items" and not locked.items.filter(
+                answered_at__isnull=True
+            ).exists():
+                locked.stage = "closing"
+                locked.save(update_fields=["stage"])
+    return locked
+
+
+def judge_consent(*, judge: Judge) -> Judge:
+    """Record consent with the version of the consent text the judge agreed to."""
+    return _advance(judge, "consent", consent_version=judge.study.spec["consent_version"])
+
+
+def judge_withdraw(*, judge: Judge) -> Judge:
+    """The judge declined (or withdrew): the slot is freed, any answers are kept."""
+    with transaction.atomic():
+        locked = Judge.objects.select_for_update().get(pk=judge.pk)
+        if locked.status in (Judge.Status.ACTIVE, Judge.Status.EXPIRED):
+            locked.status = Judge.Status.WITHDRAWN
+            locked.save(update_fields=["status"])
+    return locked
+
+
+def judge_instructions_done(*, judge: Judge) -> Judge:
+    return _advance(judge, "instructions")
+
+
+# --- practice ---------------------------------------------------------------------------
+
+
+def practice_position(*, judge: Judge) -> int:
+    return PracticeAnswer.objects.filter(judge=judge).count()
+
+
+def practice_answer(
+    *, judge: Judge, position: int, rating: int | None = None, choice: str = "",
+    confidence: int | None = None, now: dt.datetime | None = None,
+) -> PracticeAnswer | None:
+    """Store a practice answer for ``position`` if it is the next one; None otherwise."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Judge.objects.select_for_update().get(pk=judge.pk)
+        if locked.stage != "practice" or position != practice_position(judge=locked):
+            return None
+        item = practice_item(study=locked.study, position=position)
+        if item is None:
+            return None
+        _check_answer(locked.study.protocol, rating, choice, confidence)
+        return PracticeAnswer.objects.create(
+            judge=locked, position=position, article=item.article, is_machine=item.is_machine,
+            human_side=item.human_side, rating=rating, choice=choice, confidence=confidence,
+            answered_at=now,
+        )
+
+
+def practice_finish(*, judge: Judge) -> Judge:
+    return _advance(judge, "practice")
+
+
+# --- items ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Served:
+    item: JudgeItem
+    total: int
+
+
+def item_serve(*, judge: Judge, now: dt.datetime | None = None) -> Served | None:
+    """The judge's current item, marked served the first time (reloads keep that time)."""
+    now = now or timezone.now()
+    item = judge_current_item(judge=judge)
+    if item is None:
+        return None
+    if item.served_at is None:
+        JudgeItem.objects.filter(pk=item.pk, served_at__isnull=True).update(served_at=now)
+        item.refresh_from_db(fields=["served_at"])
+    total = JudgeItem.objects.filter(judge=judge).count()
+    return Served(item=item, total=total)
+
+
+def _check_answer(protocol: str, rating, choice, confidence) -> None:
+    if protocol == "single":
+        if rating not in (1, 2, 3, 4, 5) or choice or confidence is not None:
+            raise ValueError("a single-protocol answer is one rating from 1 to 5")
+    elif choice not in ("left", "right") or confidence not in (1, 2, 3, 4, 5) or (
+        rating is not None
+    ):
+        raise ValueError("a paired answer is a side (left or right) and a confidence 1 to 5")
+
+
+def _clamp(value: int, hi: int) -> int:
+    return max(0, min(int(value), hi))
+
+
+def item_answer(
+    *,
+    judge: Judge,
+    item_token: str,
+    rating: int | None = None,
+    choice: str = "",
+    confidence: int | None = None,
+    visible_ms: int = 0,
+    pastes: int = 0,
+    copies: int = 0,
+    tabaways: int = 0,
+    now: dt.datetime | None = None,
+) -> JudgeItem:
+    """Store the judge's one answer to their current item. Raises AnswerRefused, or
+    ValueError for an answer of the wrong shape."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Judge.objects.select_for_update().get(pk=judge.pk)
+        item = JudgeItem.objects.filter(judge=locked, token=item_token).first()
+        if item is None:
+            raise AnswerRefused("unknown")
+        if item.answered_at is not None:
+            raise AnswerRefused("answered")
+        if locked.stage != "items" or locked.status != Judge.Status.ACTIVE:
+            raise AnswerRefused("stage")
+        current = (
+            JudgeItem.objects.filter(judge=locked, answered_at__isnull=True)
+            .order_by("position").values_list("pk", flat=True).first()
+        )
+        if current != item.pk:
+            raise AnswerRefused("not_current")
+        if item.served_at is None:
+            raise AnswerRefused("not_served")
+        _check_answer(locked.study.protocol, rating, choice, confidence)
+        server_ms = max(0, int((now - item.served_at).total_seconds() * 1000))
+        cap = server_ms + VISIBLE_SLACK_MS
+        item.answered_at = now
+        item.rating, item.choice, item.confidence = rating, choice, confidence
+        item.server_ms = server_ms
+        item.visible_ms = min(item.visible_ms + _clamp(visible_ms, cap), cap)
+        item.paste_count += _clamp(pastes, MAX_COUNT_PER_REQUEST)
+        item.copy_count += _clamp(copies, MAX_COUNT_PER_REQUEST)
+        item.tabaway_count += _clamp(tabaways, MAX_COUNT_PER_REQUEST)
+        item.save(update_fields=[
+            "answered_at", "rating", "choice", "confidence", "server_ms", "visible_ms",
+            "paste_count", "copy_count", "tabaway_count",
+        ])
+        locked.last_seen_at = now
+        fields = ["last_seen_at"]
+        if not JudgeItem.objects.filter(judge=locked, answered_at__isnull=True).exists():
+            locked.stage = "closing"
+            fields.append("stage")
+        locked.save(update_fields=fields)
+    return item
+
+
+def item_signal(
+    *,
+    judge: Judge,
+    item_token: str,
+    visible_ms: int = 0,
+    pastes: int = 0,
+    copies: int = 0,
+    tabaways: int = 0,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Add visible time and event counts reported by the page (on hide or unload) to an
+    unanswered item that has been served. False when nothing was stored."""
+    now = now or timezone.now()
+    row = (
+        JudgeItem.objects.filter(
+            judge=judge, token=item_token, answered_at__isnull=True, served_at__isnull=False
+        ).values_list("pk", "served_at", "visible_ms").first()
+    )
+    if row is None:
+        return False
+    pk, served_at, so_far = row
+    cap = int((now - served_at).total_seconds() * 1000) + VISIBLE_SLACK_MS
+    add = max(0, min(_clamp(visible_ms, cap), cap - so_far))
+    return bool(
+        JudgeItem.objects.filter(pk=pk, answered_at__isnull=True).update(
+            visible_ms=F("visible_ms") + add,
+            paste_count=F("paste_count") + _clamp(pastes, MAX_COUNT_PER_REQUEST),
+            copy_count=F("copy_count") + _clamp(copies, MAX_COUNT_PER_REQUEST),
+            tabaway_count=F("tabaway_count") + _clamp(tabaways, MAX_COUNT_PER_REQUEST),
+        )
+    )
+
+
+# --- closing and completion -------------------------------------------------------------
+
+
+def judge_complete(
+    *, judge: Judge, closing: dict, now: dt.datetime | None = None
+) -> Judge:
+    """Store the closing answers and complete, in one transaction; the completion code
+    exists only once this has committed. A repeat returns the completed judge."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Judge.objects.select_for_update().select_related("study").get(pk=judge.pk)
+        if locked.status == Judge.Status.COMPLETED:
+            return locked
+        if locked.stage != "closing" or locked.status != Judge.Status.ACTIVE:
+            raise AnswerRefused("stage")
+        if JudgeItem.objects.filter(judge=locked, answered_at__isnull=True).exists():
+            raise AnswerRefused("stage")
+        recruitment = locked.study.spec.get("recruitment", {})
+        if locked.platform == "prolific":
+            code = recruitment.get("completion_code", "")
+        elif locked.platform == "mturk":
+            code = ""
+        else:
+            code = recruitment.get("completion_code") or secrets.token_hex(4).upper()
+        locked.closing = closing
+        locked.status = Judge.Status.COMPLETED
+        locked.stage = "done"
+        locked.completed_at = now
+        locked.last_seen_at = now
+        locked.completion_code = code
+        locked.save(update_fields=[
+            "closing", "status", "stage", "completed_at", "last_seen_at", "completion_code",
+        ])
+    return locked

@@ -1,0 +1,179 @@
+"""Shared pieces of the judge's views: the session, stage routing and page headers.
+
+The judge is known by a token kept in the (database-backed) session, never by a URL;
+every page checks the judge's stage and sends them to where they belong, so reloads,
+back buttons and reopened links all land on the current step.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from studies.models import Judge, Study
+from studies.services import judging
+from webapp.forms.judge import (
+    CONFIDENCE_CHOICES,
+    RATING_CHOICES,
+    SIDE_CHOICES,
+)
+
+SESSION_KEY = "newseval_judges"
+NOTICE_KEY = "newseval_notice"
+MTURK_FRAMES = "https://worker.mturk.com https://workersandbox.mturk.com https://www.mturk.com"
+STAGE_VIEWS = {
+    "consent": "judge-consent",
+    "instructions": "judge-instructions",
+    "practice": "judge-practice",
+    "items": "judge-item",
+    "closing": "judge-closing",
+    "done": "judge-debrief",
+}
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def render_page(request: HttpRequest, template: str, context: dict, status: int = 200,
+                frame_ancestors: str = "'none'") -> HttpResponse:
+    response = render(request, f"judge/{template}", context, status=status)
+    if frame_ancestors != "'none'":
+        response.xframe_options_exempt = True  # CSP frame-ancestors names who may frame it
+    return harden(response, frame_ancestors)
+
+
+def harden(response: HttpResponse, frame_ancestors: str = "'none'") -> HttpResponse:
+    # Nothing on a judge's page comes from elsewhere, and nothing is cached: the back
+    # button reloads the current step instead of showing an old form.
+    response["Cache-Control"] = "no-store"
+    response["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        f"object-src 'none'; base-uri 'none'; form-action 'self' https://www.mturk.com "
+        f"https://workersandbox.mturk.com; frame-ancestors {frame_ancestors}"
+    )
+    return response
+
+
+def redirect_to(url: str) -> HttpResponse:
+    return harden(HttpResponseRedirect(url))
+
+
+def step_url(name: str, study: Study) -> str:
+    return reverse(name, kwargs={"slug": study.slug})
+
+
+def stage_url(judge: Judge) -> str:
+    return step_url(STAGE_VIEWS.get(judge.stage, "judge-consent"), judge.study)
+
+
+def remember_judge(request: HttpRequest, study: Study, judge: Judge) -> None:
+    judges = dict(request.session.get(SESSION_KEY, {}))
+    judges[str(study.pk)] = judge.token
+    request.session[SESSION_KEY] = judges
+
+
+def session_judge(request: HttpRequest, study: Study) -> Judge | None:
+    token = request.session.get(SESSION_KEY, {}).get(str(study.pk))
+    if not token:
+        return None
+    return Judge.objects.select_related("study").filter(study=study, token=token).first()
+
+
+def set_notice(request: HttpRequest, code: str) -> None:
+    request.session[NOTICE_KEY] = code
+
+
+def pop_notice(request: HttpRequest) -> str:
+    return {
+        "answered": _("Your answer to that article was already recorded; answers cannot be "
+                      "changed. Here is the next one."),
+    }.get(request.session.pop(NOTICE_KEY, ""), "")
+
+
+def study_or_404(request: HttpRequest, slug: str) -> Study | HttpResponse:
+    study = Study.objects.filter(slug=slug).first()
+    if study is None or study.status in (Study.Status.DRAFT, Study.Status.GENERATING,
+                                         Study.Status.READY):
+        return render_page(request, "message.html", {
+            "heading": _("Study not found"),
+            "message": _("There is no study at this address. Please check the link you were "
+                         "given."),
+        }, status=404)
+    return study
+
+
+def not_live_page(request: HttpRequest, study: Study) -> HttpResponse:
+    if study.status == Study.Status.PAUSED:
+        return render_page(request, "message.html", {
+            "study": study, "heading": _("This study is paused"),
+            "message": _("The study is paused for a short while. Anything you have answered "
+                         "is saved. Please come back to this page later."),
+        }, status=503)
+    return render_page(request, "message.html", {
+        "study": study, "heading": _("This study has closed"),
+        "message": _("This study is no longer taking answers. Thank you for your interest."),
+    }, status=410)
+
+
+def status_page(request: HttpRequest, judge: Judge) -> HttpResponse | None:
+    if judge.status == Judge.Status.FULL:
+        return render_page(request, "message.html", {
+            "study": judge.study, "heading": _("This study is full"),
+            "message": _("Thank you for your interest: every place in this study has been "
+                         "taken. Anything you answered before is kept."),
+        })
+    if judge.status == Judge.Status.WITHDRAWN:
+        return render_page(request, "message.html", {
+            "study": judge.study, "heading": _("You are not taking part"),
+            "message": _("You chose not to take part, so nothing more will be asked. If you "
+                         "came from a recruitment site, please return the task there. You "
+                         "can close this window."),
+        })
+    return None
+
+
+def judge_page(stage: str | None) -> Callable:
+    """Load the study and this session's judge, keep them in their stage, or redirect."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, slug: str) -> HttpResponse:
+            study = study_or_404(request, slug)
+            if isinstance(study, HttpResponse):
+                return study
+            judge = session_judge(request, study)
+            if judge is None:
+                return redirect_to(step_url("judge-enter", study))
+            if judge.status != Judge.Status.COMPLETED:
+                if study.status != Study.Status.LIVE:
+                    return not_live_page(request, study)
+                judge = judging.judge_touch(judge=judge)
+                blocked = status_page(request, judge)
+                if blocked is not None:
+                    return blocked
+            if stage is not None and judge.stage != stage:
+                return redirect_to(stage_url(judge))
+            return view(request, study, judge)
+
+        return wrapper
+
+    return decorate
+
+
+def scale_context(study: Study) -> dict:
+    recruitment = study.spec.get("recruitment", {})
+    return {
+        "rating_choices": RATING_CHOICES,
+        "side_choices": SIDE_CHOICES,
+        "confidence_choices": CONFIDENCE_CHOICES,
+        "protocol": study.protocol,
+        "n_items": None,
+        "estimated_minutes": recruitment.get("estimated_minutes") or None,
+        "pay": recruitment.get("pay") or "",
+        "has_practice": study.spec.get("practice", {}).get("enabled", False),
+    }
