@@ -1,0 +1,352 @@
+"""What the researcher's dashboard reads: generation progress, live monitoring, review.
+
+Everything here is read from the database, so a reloaded page or another web process
+shows the same numbers. Accuracy is not part of the live numbers: it has its own
+function, which the caller must audit (see ``studies.services.dashboard``).
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from studies.models import (
+    AuditEvent,
+    Candidate,
+    Corpus,
+    GenerationJob,
+    Judge,
+    JudgeItem,
+    Study,
+    StudyArticle,
+    StudyList,
+    Text,
+)
+
+# --- generation ----------------------------------------------------------------------
+
+
+def generation_progress(study: Study) -> dict[str, Any]:
+    """Progress of every condition's job, and of all of them together.
+
+    Rates use the summed batch time stored with each batch (``GenerationJob.seconds``), so
+    they do not drop while a job waits in a queue. Jobs run one after another on a
+    generation worker, so the time left is the remaining units at the overall rate.
+    """
+    jobs = list(
+        GenerationJob.objects.filter(study=study).select_related("condition")
+        .order_by("condition__position")
+    )
+    conditions = list(study.conditions.order_by("position"))
+    by_condition = {j.condition_id: j for j in jobs}
+    stale_before = timezone.now() - timezone.timedelta(
+        seconds=settings.NEWSEVAL_JOB_STALE_SECONDS)
+    def alive(j: GenerationJob) -> bool:
+        return j.state == "running" and (j.heartbeat_at or j.created_at) >= stale_before
+
+    any_alive = any(alive(j) for j in jobs)
+    rows = []
+    for cond in conditions:
+        job = by_condition.get(cond.pk)
+        if job is None:
+            rows.append({"condition": cond.name, "state": "not started", "done": 0, "total": 0,
+                         "done_batches": 0, "total_batches": 0, "percent": 0, "error": ""})
+            continue
+        # A job whose worker died stays "running" until the reconciler re-sends it, and a
+        # message lost with a restart leaves it "queued"; show either as stalled so the
+        # researcher can resume now. A job queued behind a live one is just waiting.
+        seen = job.heartbeat_at or job.created_at
+        stalled = seen < stale_before and (
+            job.state == "running" or (job.state == "queued" and not any_alive))
+        rows.append({
+            "condition": cond.name, "state": "stalled" if stalled else job.state,
+            "done": job.done_units,
+            "total": job.total_units, "done_batches": job.done_batches,
+            "total_batches": job.total_batches,
+            "percent": _percent(job.done_units, job.total_units),
+            "error": job.error or (f"no sign of life since {seen:%Y-%m-%d %H:%M:%S} UTC; the "
+                                   "worker may have stopped" if stalled else ""),
+            "new_tokens": job.new_tokens, "seconds": round(job.seconds, 2),
+            "attempts": job.attempts,
+            "heartbeat_at": job.heartbeat_at.isoformat() if job.heartbeat_at else None,
+        })
+    # A job not yet planned does not know its total; estimate it from the spec so the
+    # bar does not jump backwards when the plan lands.
+    kept = StudyArticle.objects.filter(study=study).exclude(drop_kind="excluded").count()
+    total = 0
+    for cond, row in zip(conditions, rows, strict=True):
+        total += row["total"] or kept * int(cond.settings.get("candidates", 1))
+    done = sum(r["done"] for r in rows)
+    seconds = sum(j.seconds for j in jobs)
+    tokens = sum(j.new_tokens for j in jobs)
+    per_second = done / seconds if seconds > 0 else None
+    left = total - done
+    failed = [r for r in rows if r["state"] in ("failed", "stalled")]
+    running = any(r["state"] in ("queued", "running") for r in rows)
+    return {
+        "study": study.slug,
+        "status": study.status,
+        "done": done,
+        "total": total,
+        "percent": _percent(done, total),
+        "texts_per_minute": round(per_second * 60, 1) if per_second else None,
+        "tokens_per_second": round(tokens / seconds, 1) if seconds > 0 else None,
+        "seconds_left": round(left / per_second) if per_second and running else None,
+        "running": running,
+        "finished": bool(jobs) and all(j.state == GenerationJob.State.DONE for j in jobs)
+        and len(jobs) == len(conditions),
+        "failed": bool(failed),
+        "jobs": rows,
+        "dropped": [
+            {"article": sa.article.key, "kind": sa.drop_kind, "reason": sa.drop_reason}
+            for sa in StudyArticle.objects.filter(study=study, dropped=True)
+            .select_related("article")
+        ],
+        "at": timezone.now().isoformat(),
+    }
+
+
+def _percent(done: int, total: int) -> float:
+    return round(100.0 * done / total, 1) if total else 0.0
+
+
+# --- review --------------------------------------------------------------------------
+
+
+@dataclass
+class ReviewPair:
+    condition: str
+    model: str
+    human: Text | None
+    machine: Text | None
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+@dataclass
+class ReviewArticle:
+    study_article: StudyArticle
+    pairs: list[ReviewPair]
+
+
+def review_articles(study: Study, study_articles: list[StudyArticle]) -> list[ReviewArticle]:
+    """Each article's generated texts beside its human original, with every candidate."""
+    article_ids = [sa.article_id for sa in study_articles]
+    conditions = list(study.conditions.order_by("position"))
+    texts = {
+        (t.condition_id, t.article_id, t.is_machine): t
+        for t in Text.objects.filter(study=study, article_id__in=article_ids)
+    }
+    candidates: dict[tuple[int, int], list[Candidate]] = defaultdict(list)
+    for cand in Candidate.objects.filter(job__study=study, article_id__in=article_ids) \
+            .select_related("job").order_by("candidate_index"):
+        candidates[(cand.job.condition_id, cand.article_id)].append(cand)
+    out = []
+    for sa in study_articles:
+        pairs = [
+            ReviewPair(
+                condition=c.name, model=c.model,
+                human=texts.get((c.pk, sa.article_id, False)),
+                machine=texts.get((c.pk, sa.article_id, True)),
+                candidates=candidates.get((c.pk, sa.article_id), []),
+            )
+            for c in conditions
+        ]
+        out.append(ReviewArticle(study_article=sa, pairs=pairs))
+    return out
+
+
+def preview_samples(study: Study, limit: int = 4) -> list[dict[str, Any]]:
+    """A few items as a judge would get them: human and machine texts, alternating."""
+    samples = []
+    texts = list(
+        Text.objects.filter(study=study, article__in=StudyArticle.objects.filter(
+            study=study, dropped=False).values("article"))
+        .select_related("article", "condition").order_by("article_id", "condition_id",
+                                                         "is_machine")
+    )
+    seen_articles: set[int] = set()
+    want_machine = True
+    for text in texts:
+        if text.article_id in seen_articles or text.is_machine != want_machine:
+            continue
+        seen_articles.add(text.article_id)
+        samples.append({"text": text, "article": text.article, "condition": text.condition})
+        want_machine = not want_machine
+        if len(samples) >= limit:
+            break
+    return samples
+
+
+# --- live monitoring -------------------------------------------------------------------
+
+
+def _attention_failed(item: JudgeItem) -> bool:
+    expected = item.entry.attention or {}
+    if "expected_rating" in expected:
+        return item.rating != expected["expected_rating"]
+    return item.choice != expected.get("expected_choice")
+
+
+def live_numbers(study: Study) -> dict[str, Any]:
+    """Judges per condition and list, completion, time per item, attention failures, quotas.
+
+    No accuracy here: it stays hidden until the study is closed (see ``accuracy_summary``).
+    """
+    statuses = [s.value for s in Judge.Status]
+    lists = list(
+        StudyList.objects.filter(study=study).select_related("condition").order_by("index")
+        .annotate(**{s: Count("judges", filter=Q(judges__status=s)) for s in statuses})
+    )
+    answered = JudgeItem.objects.filter(judge__study=study, answered_at__isnull=False)
+    ms_by_list: dict[int, list[int]] = defaultdict(list)
+    failures_by_list: dict[int, set[int]] = defaultdict(set)
+    failed_items = 0
+    all_ms: list[int] = []
+    for item in answered.select_related("entry", "judge").only(
+        "server_ms", "rating", "choice", "judge__study_list_id", "entry__is_attention",
+        "entry__attention",
+    ):
+        list_id = item.judge.study_list_id
+        if item.entry.is_attention:
+            if _attention_failed(item):
+                failed_items += 1
+                failures_by_list[list_id].add(item.judge_id)
+        elif item.server_ms is not None:
+            ms_by_list[list_id].append(item.server_ms)
+            all_ms.append(item.server_ms)
+    rows = []
+    totals: dict[str, int] = defaultdict(int)
+    by_condition: dict[str, dict[str, int]] = {}
+    for sl in lists:
+        counts = {s: getattr(sl, s) for s in statuses}
+        started = sum(counts[s] for s in ("active", "completed", "expired", "withdrawn"))
+        ms = ms_by_list.get(sl.pk, [])
+        condition = sl.condition.name if sl.condition else "mixed"
+        row = {
+            "list": sl.name, "condition": condition, "quota": sl.quota,
+            "started": started, "active": counts["active"], "completed": counts["completed"],
+            "expired": counts["expired"],
+            "completion_rate": round(counts["completed"] / started, 3) if started else None,
+            "median_ms_per_item": int(statistics.median(ms)) if ms else None,
+            "attention_failed_judges": len(failures_by_list.get(sl.pk, ())),
+            "quota_percent": _percent(counts["completed"], sl.quota),
+        }
+        rows.append(row)
+        agg = by_condition.setdefault(condition, defaultdict(int))
+        for key in ("quota", "started", "active", "completed", "expired",
+                    "attention_failed_judges"):
+            agg[key] += row[key]
+            totals[key] += row[key]
+    turned_away = Judge.objects.filter(study=study, status=Judge.Status.FULL).count()
+    conditions = [
+        {"condition": name, **agg,
+         "completion_rate": round(agg["completed"] / agg["started"], 3) if agg["started"]
+         else None,
+         "quota_percent": _percent(agg["completed"], agg["quota"])}
+        for name, agg in by_condition.items()
+    ]
+    return {
+        "study": study.slug,
+        "status": study.status,
+        "lists": rows,
+        "conditions": conditions,
+        "totals": {
+            **{k: totals[k] for k in ("quota", "started", "active", "completed", "expired",
+                                      "attention_failed_judges")},
+            "full_turned_away": turned_away,
+            "completion_rate": round(totals["completed"] / totals["started"], 3)
+            if totals["started"] else None,
+            "median_ms_per_item": int(statistics.median(all_ms)) if all_ms else None,
+            "answers": answered.count(),
+            "attention_failed_items": failed_items,
+            "quota_percent": _percent(totals["completed"], totals["quota"]),
+        },
+        "accuracy_visible": study.status == Study.Status.CLOSED,
+        "at": timezone.now().isoformat(),
+    }
+
+
+def accuracy_summary(study: Study) -> list[dict[str, Any]]:
+    """Mean per-judge accuracy per condition, the paper's way: non-neutral answers of
+    judges kept by the study's exclusion rules, attention checks left out.
+
+    A quick look only; the report holds the full analysis. Callers audit every look.
+    """
+    from studies.services.exports import response_rows
+
+    per_judge: dict[tuple[str, str], list[int]] = defaultdict(list)
+    neutral: dict[str, int] = defaultdict(int)
+    answers: dict[str, int] = defaultdict(int)
+    for row in response_rows(study):
+        if row["is_attention"] or row["excluded"]:
+            continue
+        answers[row["condition"]] += 1
+        if row["correct"] == "":
+            neutral[row["condition"]] += 1
+            continue
+        per_judge[(row["condition"], row["judge"])].append(int(row["correct"]))
+    by_condition: dict[str, list[float]] = defaultdict(list)
+    for (condition, _), values in per_judge.items():
+        by_condition[condition].append(sum(values) / len(values))
+    out = []
+    for cond in study.conditions.order_by("position"):
+        accs = by_condition.get(cond.name, [])
+        out.append({
+            "condition": cond.name, "is_control": cond.is_control, "judges": len(accs),
+            "answers": answers.get(cond.name, 0),
+            "mean_accuracy": round(statistics.fmean(accs), 3) if accs else None,
+            "neutral_rate": round(neutral[cond.name] / answers[cond.name], 3)
+            if answers.get(cond.name) else None,
+        })
+    return out
+
+
+# --- lists ---------------------------------------------------------------------------
+
+
+def study_summaries(studies) -> list[dict[str, Any]]:
+    """One line per study for the list page."""
+    studies = list(
+        studies.select_related("owner", "corpus").annotate(
+            n_articles=Count("study_articles", filter=Q(study_articles__dropped=False),
+                             distinct=True),
+            n_conditions=Count("conditions", distinct=True),
+            n_completed=Count("judges", filter=Q(judges__status=Judge.Status.COMPLETED),
+                              distinct=True),
+        )
+    )
+    return [{"study": s} for s in studies]
+
+
+def corpora_summaries() -> list[dict[str, Any]]:
+    return list(Corpus.objects.annotate(n=Count("articles")).order_by("name").values(
+        "name", "n", "created_at"))
+
+
+def audit_log(study: Study, limit: int | None = None) -> list[AuditEvent]:
+    qs = AuditEvent.objects.filter(study=study).select_related("actor").order_by("-at", "-id")
+    return list(qs[:limit] if limit else qs)
+
+
+def pilot_frame(study: Study):
+    """A closed study's responses as the analysis library reads them (text columns)."""
+    import pandas as pd
+
+    from studies.services.exports import (
+        OPTIONAL_COLUMNS,
+        RESPONSE_COLUMNS,
+        csv_text,
+        response_rows,
+    )
+
+    if study.status != Study.Status.CLOSED:
+        raise ValueError("only a closed study can be a pilot: its accuracy is hidden until then")
+    text = csv_text(response_rows(study), RESPONSE_COLUMNS + OPTIONAL_COLUMNS)
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)

@@ -1,0 +1,377 @@
+"""Forms of the researcher's dashboard. They validate input and build plain data; the
+services do the writing.
+
+The study form is the spec file as a form: it builds the same spec dict a TOML file
+would hold, leaving out fields left empty so the spec's own defaults apply, and the spec
+then goes through the same validation as ``create_study`` (``parse_spec``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.forms import formset_factory
+
+from studies import spec as spec_lib
+from studies.models import Corpus
+
+
+def _split(value: str) -> list[str]:
+    return [part for part in re.split(r"[\s,]+", value or "") if part]
+
+
+class ListField(forms.CharField):
+    """Words separated by commas or whitespace, as a list of strings."""
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        return _split(super().to_python(value))
+
+    def prepare_value(self, value: Any) -> str:
+        return ", ".join(value) if isinstance(value, list | tuple) else (value or "")
+
+
+class IntListField(ListField):
+    def to_python(self, value: Any) -> list[int]:  # type: ignore[override]
+        out = []
+        for part in super().to_python(value):
+            try:
+                out.append(int(part))
+            except ValueError:
+                raise forms.ValidationError(f"{part!r} is not a whole number") from None
+        return out
+
+
+def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(v, v) for v in values]
+
+
+D = spec_lib.DEFAULTS
+A = spec_lib.ARTICLE_DEFAULTS
+R = spec_lib.RECRUITMENT_DEFAULTS
+N = spec_lib.ANALYSIS_DEFAULTS
+G = spec_lib.GENERATION_DEFAULTS
+C = spec_lib.CONDITION_DEFAULTS
+
+# Form field name -> (spec section or None for top level, spec key).
+SPEC_FIELDS: dict[str, tuple[str | None, str]] = {
+    "slug": (None, "slug"), "title": (None, "title"), "corpus": (None, "corpus"),
+    "protocol": (None, "protocol"), "design": (None, "design"), "seed": (None, "seed"),
+    "target_words": (None, "target_words"), "items_per_judge": (None, "items_per_judge"),
+    "judges_per_list": (None, "judges_per_list"), "expiry_minutes": (None, "expiry_minutes"),
+    "consent_version": (None, "consent_version"),
+    "exclude_judges_from": (None, "exclude_judges_from"),
+    "articles_count": ("articles", "count"), "articles_ids": ("articles", "ids"),
+    "articles_sources": ("articles", "sources"), "articles_date_from": ("articles", "date_from"),
+    "articles_date_to": ("articles", "date_to"),
+    "articles_exclude_containing": ("articles", "exclude_containing"),
+    "articles_min_words": ("articles", "min_words"),
+    "practice_enabled": ("practice", "enabled"), "practice_items": ("practice", "items"),
+    "attention_count": ("attention_checks", "count"),
+    "attention_positions": ("attention_checks", "positions"),
+    "recruitment_platform": ("recruitment", "platform"),
+    "recruitment_completion_code": ("recruitment", "completion_code"),
+    "recruitment_completion_url": ("recruitment", "completion_url"),
+    "recruitment_pay": ("recruitment", "pay"),
+    "recruitment_estimated_minutes": ("recruitment", "estimated_minutes"),
+    "recruitment_demographics": ("recruitment", "demographics"),
+    "analysis_alpha": ("analysis", "alpha"),
+    "analysis_equivalence_margin": ("analysis", "equivalence_margin"),
+    "analysis_exclude_failed_attention": ("analysis", "exclude_failed_attention"),
+    "analysis_exclude_looked_up": ("analysis", "exclude_looked_up"),
+    "analysis_exclude_seen_before": ("analysis", "exclude_seen_before"),
+    "analysis_min_ms_per_word": ("analysis", "min_ms_per_word"),
+    "generation_batch_size": ("generation", "batch_size"),
+    "generation_min_words_ratio": ("generation", "min_words_ratio"),
+    "generation_min_distinct_4gram": ("generation", "min_distinct_4gram"),
+}
+# Checkboxes always send a value (unticked is False), so they are always written.
+BOOLEAN_FIELDS = {
+    "practice_enabled", "analysis_exclude_failed_attention", "analysis_exclude_looked_up",
+    "analysis_exclude_seen_before",
+}
+
+
+class StudyForm(forms.Form):
+    slug = forms.CharField(max_length=79, help_text="Lowercase letters, digits, hyphens.")
+    title = forms.CharField(max_length=200)
+    corpus = forms.ChoiceField(choices=[])
+    protocol = forms.ChoiceField(
+        choices=_choices(spec_lib.PROTOCOLS), initial=D["protocol"],
+        help_text="single: one text at a time, 5-point scale (the paper's). paired: human and "
+        "generated side by side.",
+    )
+    design = forms.ChoiceField(
+        choices=_choices(spec_lib.DESIGNS), initial=D["design"],
+        help_text="between: each judge sees one condition (the paper's). within: mixed.",
+    )
+    seed = forms.IntegerField(required=False, initial=D["seed"])
+    target_words = forms.IntegerField(required=False, initial=D["target_words"])
+    items_per_judge = forms.IntegerField(
+        required=False, initial=D["items_per_judge"], help_text="0: every article of the study."
+    )
+    judges_per_list = forms.IntegerField(
+        required=False, initial=D["judges_per_list"], help_text="Quota per condition-list cell."
+    )
+    expiry_minutes = forms.IntegerField(required=False, initial=D["expiry_minutes"])
+    consent_version = forms.CharField(required=False, initial=D["consent_version"])
+    exclude_judges_from = ListField(
+        required=False, help_text="Slugs of earlier studies whose judges may not take part."
+    )
+
+    articles_count = forms.IntegerField(required=False, initial=A["count"], label="Articles")
+    articles_ids = ListField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Explicit article ids",
+        help_text="Instead of a seeded sample.",
+    )
+    articles_sources = ListField(required=False, label="Only from sources")
+    articles_date_from = forms.DateField(required=False, label="Dated from",
+                                         widget=forms.DateInput(attrs={"type": "date"}))
+    articles_date_to = forms.DateField(required=False, label="Dated to",
+                                       widget=forms.DateInput(attrs={"type": "date"}))
+    articles_exclude_containing = ListField(required=False, label="Leave out articles containing")
+    articles_min_words = forms.IntegerField(required=False, initial=A["min_words"],
+                                            label="Minimum words")
+
+    practice_enabled = forms.BooleanField(required=False, label="Practice round",
+                                          initial=spec_lib.PRACTICE_DEFAULTS["enabled"])
+    practice_items = forms.IntegerField(required=False, label="Practice items",
+                                        initial=spec_lib.PRACTICE_DEFAULTS["items"])
+    attention_count = forms.IntegerField(required=False, label="Attention checks",
+                                         initial=spec_lib.ATTENTION_DEFAULTS["count"])
+    attention_positions = IntListField(required=False, label="At positions",
+                                       help_text="Empty: spread evenly.")
+
+    recruitment_platform = forms.ChoiceField(choices=_choices(spec_lib.PLATFORMS),
+                                             initial=R["platform"], label="Platform")
+    recruitment_completion_code = forms.CharField(required=False, label="Completion code")
+    recruitment_completion_url = forms.CharField(required=False, label="Completion URL")
+    recruitment_pay = forms.CharField(required=False, label="Pay (for the record)")
+    recruitment_estimated_minutes = forms.IntegerField(
+        required=False, initial=R["estimated_minutes"], label="Estimated minutes")
+    recruitment_demographics = forms.MultipleChoiceField(
+        required=False, choices=_choices(spec_lib.DEMOGRAPHICS),
+        widget=forms.CheckboxSelectMultiple, label="Demographic questions",
+    )
+
+    analysis_alpha = forms.FloatField(required=False, initial=N["alpha"], label="Alpha")
+    analysis_equivalence_margin = forms.FloatField(
+        required=False, initial=N["equivalence_margin"], label="Equivalence margin")
+    analysis_exclude_failed_attention = forms.BooleanField(
+        required=False, initial=N["exclude_failed_attention"],
+        label="Exclude judges who fail an attention check")
+    analysis_exclude_looked_up = forms.BooleanField(
+        required=False, initial=N["exclude_looked_up"],
+        label="Exclude judges who looked things up")
+    analysis_exclude_seen_before = forms.BooleanField(
+        required=False, initial=N["exclude_seen_before"],
+        label="Exclude judges who had seen the articles")
+    analysis_min_ms_per_word = forms.IntegerField(
+        required=False, initial=N["min_ms_per_word"], label="Minimum ms per word")
+
+    generation_batch_size = forms.IntegerField(required=False, initial=G["batch_size"],
+                                               label="Batch size")
+    generation_min_words_ratio = forms.FloatField(
+        required=False, initial=G["min_words_ratio"], label="Minimum length ratio")
+    generation_min_distinct_4gram = forms.FloatField(
+        required=False, initial=G["min_distinct_4gram"], label="Minimum distinct 4-grams")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = list(Corpus.objects.order_by("name").values_list("name", flat=True))
+        self.fields["corpus"].choices = [(n, n) for n in names]
+        if names and not self.initial.get("corpus"):
+            self.fields["corpus"].initial = names[0]
+
+    def spec_dict(self) -> dict[str, Any]:
+        """The spec from the fields that validated; empty fields are left to the defaults."""
+        data = getattr(self, "cleaned_data", {})
+        spec: dict[str, Any] = {}
+        for name, (section, key) in SPEC_FIELDS.items():
+            if name not in data:
+                continue
+            value = data[name]
+            if name not in BOOLEAN_FIELDS and value in (None, "", []):
+                continue
+            target = spec if section is None else spec.setdefault(section, {})
+            target[key] = value
+        return spec
+
+
+class ConditionForm(forms.Form):
+    name = forms.CharField(max_length=80)
+    model = forms.CharField(max_length=120, help_text="A name in the model registry.")
+    params = forms.IntegerField(required=False, help_text="Empty: the registry's.")
+    context_articles = forms.IntegerField(required=False, initial=C["context_articles"])
+    prompt_format = forms.ChoiceField(choices=_choices(spec_lib.PROMPT_FORMATS),
+                                      initial=C["prompt_format"])
+    temperature = forms.FloatField(required=False, initial=C["temperature"])
+    top_p = forms.FloatField(required=False, initial=C["top_p"])
+    top_k = forms.IntegerField(required=False, initial=C["top_k"])
+    repetition_penalty = forms.FloatField(required=False, initial=C["repetition_penalty"])
+    max_new_tokens = forms.IntegerField(required=False, initial=C["max_new_tokens"],
+                                        help_text="0: 2.5 tokens per target word.")
+    candidates = forms.IntegerField(required=False, initial=C["candidates"])
+    control = forms.BooleanField(required=False)
+
+    def __init__(self, *args, models: list[str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if models:
+            # A menu of the registry's models; the value is still checked by parse_spec,
+            # so an unknown name gets the spec's own message.
+            self.fields["model"].widget = forms.Select(
+                choices=[("", "choose a model")] + [(m, m) for m in models])
+
+    def condition_dict(self) -> dict[str, Any] | None:
+        data = getattr(self, "cleaned_data", {})
+        if not data or (not data.get("name") and not data.get("model")):
+            return None
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "control":
+                out[key] = bool(value)
+            elif value not in (None, ""):
+                out[key] = value
+        return out
+
+
+ConditionFormSet = formset_factory(ConditionForm, extra=0, min_num=1, validate_min=True)
+
+INITIAL_CONDITIONS = [
+    {"name": "model", "context_articles": 3, "temperature": 0.8, "candidates": 5},
+    {"name": "control", "context_articles": 0, "temperature": 1.2, "candidates": 5,
+     "control": True},
+]
+
+
+def spec_from_forms(study_form: StudyForm, conditions: Any) -> dict[str, Any]:
+    """The spec dict the forms describe (only what validated)."""
+    spec = study_form.spec_dict()
+    spec["conditions"] = [
+        c for c in (f.condition_dict() for f in conditions.forms) if c is not None
+    ]
+    return spec
+
+
+class SpecUploadForm(forms.Form):
+    spec_file = forms.FileField(required=False, label="Spec file (.toml)")
+    spec_text = forms.CharField(required=False, label="or paste it",
+                                widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}))
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("spec_file")
+        if upload:
+            if upload.size > 1_000_000:
+                raise forms.ValidationError("a spec file is small; this one is over 1 MB")
+            try:
+                data["text"] = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                raise forms.ValidationError("the spec file is not UTF-8 text") from None
+        elif data.get("spec_text", "").strip():
+            data["text"] = data["spec_text"]
+        else:
+            raise forms.ValidationError("choose a spec file or paste one")
+        return data
+
+
+class CorpusUploadForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Importing into an existing corpus adds "
+                           "its new articles; unchanged ones are not duplicated.")
+    file = forms.FileField(help_text="JSONL or CSV with title and body; see the README.")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".jsonl", ".csv")):
+            raise forms.ValidationError("use a .jsonl or .csv file")
+        return upload
+
+
+class ExcludeForm(forms.Form):
+    article = forms.CharField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), strip=True, min_length=3,
+        help_text="Why this text is broken or harmful. Not for picking the better texts.",
+    )
+
+
+class ShareForm(forms.Form):
+    username = forms.CharField(max_length=150)
+
+
+class ConfirmForm(forms.Form):
+    confirm = forms.BooleanField(required=True)
+
+
+class WithdrawForm(forms.Form):
+    judge = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    confirm = forms.BooleanField(required=True, label="Delete this judge's data")
+
+
+class CopyForm(forms.Form):
+    new_slug = forms.SlugField(max_length=79, label="New slug")
+
+
+class PowerForm(forms.Form):
+    """Assumed effects (logit-scale SDs, as the mixed model estimates them) or a pilot."""
+
+    pilot = forms.ChoiceField(required=False, label="Estimate from a closed study (pilot)",
+                              help_text="Empty: use the assumed values below.")
+    accuracy = forms.FloatField(initial=0.55, min_value=0.01, max_value=0.99,
+                                help_text="Typical judge on a typical article.")
+    sd_judge = forms.FloatField(initial=0.5, min_value=0, max_value=5, label="SD of judges",
+                                help_text="Logit scale.")
+    sd_article = forms.FloatField(initial=0.5, min_value=0, max_value=5,
+                                  label="SD of articles", help_text="Logit scale.")
+    judges = IntListField(initial="20, 40, 80, 160", label="Judges to try")
+    articles = IntListField(initial="10, 25, 50", label="Articles to try")
+    target = forms.FloatField(initial=0.8, min_value=0.5, max_value=0.99, label="Target power")
+    alpha = forms.FloatField(initial=0.05, min_value=0.001, max_value=0.2)
+    n_sims = forms.IntegerField(initial=200, min_value=50, max_value=1000,
+                                label="Simulations per cell")
+
+    def __init__(self, *args, pilots: list[str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pilot"].choices = [("", "none")] + [(s, s) for s in pilots or []]
+
+    def clean(self):
+        data = super().clean()
+        for key in ("judges", "articles"):
+            values = data.get(key) or []
+            if not values or len(values) > 8 or any(v < 2 or v > 2000 for v in values):
+                self.add_error(key, "give 1 to 8 whole numbers between 2 and 2000")
+        return data
+
+
+_SPEC_TO_FIELD = {(section, key): name for name, (section, key) in SPEC_FIELDS.items()}
+_PROBLEM = re.compile(
+    r"^(?:\[\[conditions\]\] (?P<cond>#\d+|[^.:]+)\.(?P<ckey>\w+)"
+    r"|\[(?P<section>\w+)\]\.(?P<skey>\w+)"
+    r"|(?:spec\.)?(?P<key>\w+))"
+)
+
+
+def problem_fields(problems: list[str], spec: dict[str, Any]) -> set[str]:
+    """The form fields a list of spec problems points at, to mark them in the page."""
+    names = [c.get("name") for c in spec.get("conditions") or []]
+    out = set()
+    for problem in problems:
+        m = _PROBLEM.match(problem)
+        if not m:
+            continue
+        if m["cond"]:
+            ref = m["cond"]
+            index = int(ref[1:]) - 1 if ref.startswith("#") else (
+                names.index(ref) if ref in names else None)
+            if index is not None:
+                out.add(f"cond-{index}-{m['ckey']}")
+        elif m["section"]:
+            name = _SPEC_TO_FIELD.get((m["section"], m["skey"]))
+            if name:
+                out.add(name)
+        elif m["key"]:
+            name = _SPEC_TO_FIELD.get((None, m["key"]))
+            if name:
+                out.add(name)
+    return out

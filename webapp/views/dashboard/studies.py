@@ -1,0 +1,225 @@
+"""Study list, creating studies (form or spec file), corpus upload, the overview page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from studies.access import access_study_by_user, studies_for_user
+from studies.models import Study
+from studies.selectors.dashboard import (
+    audit_log,
+    corpora_summaries,
+    generation_progress,
+    pilot_frame,
+    study_summaries,
+)
+from studies.services.corpora import CorpusImportError
+from studies.services.dashboard import corpus_upload as corpus_upload_service
+from studies.services.dashboard import download_audit
+from studies.services.studies import StudyError, spec_to_toml, study_copy, study_create
+from studies.spec import SpecError, parse_spec
+from webapp.forms.dashboard import (
+    INITIAL_CONDITIONS,
+    ConditionFormSet,
+    CopyForm,
+    CorpusUploadForm,
+    PowerForm,
+    SpecUploadForm,
+    StudyForm,
+    problem_fields,
+    spec_from_forms,
+)
+from webapp.views.dashboard._shared import attachment, study_page
+
+
+def _registry_models():
+    try:
+        from studies.registry import registry_models
+
+        return registry_models()
+    except Exception:  # noqa: BLE001 - a broken registry is reported by create_study
+        return None
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard/index.html", {
+        "rows": study_summaries(studies_for_user(request.user)),
+        "corpora": corpora_summaries(),
+    })
+
+
+def _create(request: HttpRequest, spec_text: str) -> tuple[object | None, list[str]]:
+    try:
+        study, warnings = study_create(spec_text=spec_text, owner=request.user)
+    except SpecError as exc:
+        return None, exc.problems
+    except StudyError as exc:
+        return None, [str(exc)]
+    for warning in warnings:
+        messages.warning(request, warning)
+    messages.success(request, f"Study {study.slug} created as a draft.")
+    return study, []
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_new(request: HttpRequest) -> HttpResponse:
+    """The spec file as a form: every problem parse_spec finds is listed at once."""
+    problems: list[str] = []
+    spec: dict = {}
+    models = _registry_models()
+    if request.method == "POST":
+        form = StudyForm(request.POST)
+        conditions = ConditionFormSet(request.POST, prefix="cond",
+                                      form_kwargs={"models": sorted(models or {})})
+        forms_ok = form.is_valid() & conditions.is_valid()
+        spec = spec_from_forms(form, conditions)
+        try:
+            parse_spec(spec, models=models)
+        except SpecError as exc:
+            problems = exc.problems
+        if forms_ok and not problems:
+            study, problems = _create(request, spec_to_toml(spec))
+            if study is not None:
+                return redirect("dashboard:study", slug=study.slug)
+    else:
+        form = StudyForm()
+        conditions = ConditionFormSet(prefix="cond", initial=INITIAL_CONDITIONS,
+                                      form_kwargs={"models": sorted(models or {})})
+    return render(request, "dashboard/study_new.html", {
+        "form": form, "conditions": conditions, "problems": problems,
+        "problem_fields": problem_fields(problems, spec),
+    }, status=400 if problems or form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_upload(request: HttpRequest) -> HttpResponse:
+    problems: list[str] = []
+    if request.method == "POST":
+        form = SpecUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            study, problems = _create(request, form.cleaned_data["text"])
+            if study is not None:
+                return redirect("dashboard:study", slug=study.slug)
+    else:
+        form = SpecUploadForm()
+    return render(request, "dashboard/study_upload.html", {"form": form, "problems": problems},
+                  status=400 if problems or form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def corpus_upload(request: HttpRequest) -> HttpResponse:
+    problems: list[str] = []
+    if request.method == "POST":
+        form = CorpusUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                result = corpus_upload_service(
+                    name=form.cleaned_data["name"], filename=upload.name,
+                    chunks=upload.chunks(), actor=request.user,
+                )
+            except CorpusImportError as exc:
+                problems = exc.problems
+            else:
+                for warning in result.warnings:
+                    messages.warning(request, warning)
+                messages.success(
+                    request, f"Corpus {result.corpus.name}: {result.created} articles added, "
+                    f"{result.unchanged} already there.")
+                return redirect("dashboard:index")
+    else:
+        form = CorpusUploadForm()
+    return render(request, "dashboard/corpus_upload.html", {"form": form, "problems": problems},
+                  status=400 if problems or form.errors else 200)
+
+
+@login_required
+def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    study = access_study_by_user(request.user, slug)
+    articles = study.study_articles.select_related("article")
+    return study_page(request, "dashboard/study_detail.html", study, "overview", {
+        "conditions": study.conditions.order_by("position"),
+        "n_articles": articles.count(),
+        "dropped": articles.filter(dropped=True),
+        "progress": generation_progress(study),
+        "events": audit_log(study, limit=12),
+        "copy_form": CopyForm(),
+        "n_lists": study.lists.count(),
+    })
+
+
+@login_required
+def study_spec(request: HttpRequest, slug: str) -> HttpResponse:
+    """The spec file as written (or, for a study made in the browser, as the form built it)."""
+    study = access_study_by_user(request.user, slug)
+    download_audit(study=study, actor=request.user, filename=f"{study.slug}.toml")
+    return attachment(study.spec_source or spec_to_toml(study.spec), f"{study.slug}.toml",
+                      "application/toml; charset=utf-8")
+
+
+@login_required
+@require_POST
+def study_copy_view(request: HttpRequest, slug: str) -> HttpResponse:
+    study = access_study_by_user(request.user, slug, write=True)
+    form = CopyForm(request.POST)
+    if form.is_valid():
+        try:
+            copy = study_copy(study=study, new_slug=form.cleaned_data["new_slug"],
+                              owner=request.user)
+        except (SpecError, StudyError) as exc:
+            for problem in getattr(exc, "problems", [str(exc)]):
+                messages.error(request, problem)
+        else:
+            messages.success(request, f"Copied to a new draft, {copy.slug}.")
+            return redirect("dashboard:study", slug=copy.slug)
+    else:
+        messages.error(request, "Give the copy a slug: lowercase letters, digits and hyphens.")
+    return redirect("dashboard:study", slug=study.slug)
+
+
+@login_required
+def power(request: HttpRequest) -> HttpResponse:
+    """The power planner: judges and articles needed, by simulating the crossed design."""
+    pilots = list(studies_for_user(request.user).filter(status=Study.Status.CLOSED)
+                  .values_list("slug", flat=True))
+    form = PowerForm(request.GET or None, pilots=pilots)
+    plan, error = None, ""
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        kwargs = {k: data[k] for k in ("judges", "articles", "target", "alpha", "n_sims")}
+        try:
+            from analysis.power import plan_power
+
+            if data["pilot"]:
+                study = access_study_by_user(request.user, data["pilot"])
+                kwargs["pilot"] = pilot_frame(study)
+            else:
+                kwargs.update(accuracy=data["accuracy"], sd_judge=data["sd_judge"],
+                              sd_article=data["sd_article"])
+            plan = plan_power(**kwargs)
+        except (ValueError, ArithmeticError) as exc:  # e.g. a pilot too small to fit
+            error = str(exc)
+    return render(request, "dashboard/power.html", {
+        "form": form, "plan": _plan_rows(plan) if plan else None, "error": error,
+    })
+
+
+def _plan_rows(plan) -> dict:
+    articles = sorted(plan.grid["articles"].unique())
+    judges = sorted(plan.grid["judges"].unique())
+    power = {(int(r.judges), int(r.articles)): r.power for r in plan.grid.itertuples()}
+    return {
+        "plan": plan, "articles": [int(a) for a in articles],
+        "rows": [{"judges": int(j), "cells": [
+            {"power": power[(int(j), int(a))], "ok": power[(int(j), int(a))] >= plan.target}
+            for a in articles]} for j in judges],
+        "smallest": plan.smallest.to_dict("records"),
+    }
