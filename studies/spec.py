@@ -19,6 +19,8 @@ DESIGNS = ("between", "within")
 PLATFORMS = ("link", "prolific", "mturk")
 PROMPT_FORMATS = ("plain", "chat")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}$")
+# Slugs that would shadow dashboard pages.
+RESERVED_SLUGS = {"new", "upload-spec", "corpora", "power", "api", "static", "admin"}
 
 DEFAULTS: dict[str, Any] = {
     "protocol": "single",
@@ -185,6 +187,8 @@ def parse_spec(
         c.problems.append(
             f"slug: use 2-79 lowercase letters, digits and hyphens, got {spec['slug']!r}"
         )
+    if spec["slug"] in RESERVED_SLUGS:
+        c.problems.append(f"slug: {spec['slug']!r} is reserved; choose another")
     c.choice(spec, "protocol", "spec", PROTOCOLS)
     c.choice(spec, "design", "spec", DESIGNS)
     c.int_(spec, "seed", "spec", lo=0, hi=2**62)

@@ -3,4 +3,4 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.factories", "tests.model_fixtures"]

@@ -186,6 +186,8 @@ NEWSEVAL_PSEUDONYM_SALT = env_str("NEWSEVAL_PSEUDONYM_SALT", SECRET_KEY)
 NEWSEVAL_ENTRY_RATE = env_str("NEWSEVAL_ENTRY_RATE", "20/m")
 NEWSEVAL_JOB_STALE_SECONDS = env_int("NEWSEVAL_JOB_STALE_SECONDS", 300)
 NEWSEVAL_GENERATION_THREADS = env_int("NEWSEVAL_GENERATION_THREADS", 0)
+# Serves /bench/baseline for bench/load.py; never turn it on in a real deployment.
+NEWSEVAL_BENCH_BASELINE = env_bool("NEWSEVAL_BENCH_BASELINE", False)
 NEWSEVAL_DEFAULT_CORPUS = env_str(
     "NEWSEVAL_DEFAULT_CORPUS", str(BASE_DIR.parent / "shared" / "data" / "news" / "articles.jsonl")
 )

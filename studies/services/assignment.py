@@ -82,7 +82,7 @@ def judge_enter(
                 study=study, platform=platform, external_id=external_id
             ).first()
             if existing is not None:
-                return Entry(_resume(study, existing, now), resumed=True)
+                return Entry(judge_resume(study=study, judge=existing, now=now), resumed=True)
             earlier = study.spec.get("exclude_judges_from") or []
             if earlier and Judge.objects.filter(
                 study__slug__in=earlier, platform=platform, external_id=external_id
@@ -116,7 +116,8 @@ def judge_enter(
     return Entry(judge, resumed=False)
 
 
-def _resume(study: Study, judge: Judge, now: dt.datetime) -> Judge:
+def judge_resume(*, study: Study, judge: Judge, now: dt.datetime) -> Judge:
+    """A returning judge: resume, or "full" if their list filled while they were away."""
     if judge.status == Judge.Status.EXPIRED:
         completed = Judge.objects.filter(
             study_list=judge.study_list, status=Judge.Status.COMPLETED
@@ -132,7 +133,7 @@ def _resume(study: Study, judge: Judge, now: dt.datetime) -> Judge:
         if judge.last_seen_at < cutoff:
             # Expired but not yet swept: treat as a return after expiry.
             judge.status = Judge.Status.EXPIRED
-            return _resume(study, judge, now)
+            return judge_resume(study=study, judge=judge, now=now)
     judge.last_seen_at = now
     judge.save(update_fields=["status", "flags", "last_seen_at"])
     return judge

@@ -65,6 +65,13 @@ def generation_start(
         jobs.append(job)
         if send:
             enqueue(generation_task, job.pk)
+    if not jobs:
+        running = GenerationJob.objects.filter(
+            study=study, state__in=[GenerationJob.State.QUEUED, GenerationJob.State.RUNNING]
+        ).exists()
+        if not running and len(conditions) == len(study.conditions.all()):
+            raise StudyError("nothing to generate: every condition's texts are done")
+        return jobs
     study.status = Study.Status.GENERATING
     study.save(update_fields=["status"])
     audit(study=study, action="generate", actor=actor, conditions=[j.condition.name for j in jobs])

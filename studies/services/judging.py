@@ -101,12 +101,12 @@ def judge_touch(*, judge: Judge, now: dt.datetime | None = None) -> Judge:
             Judge.objects.filter(pk=judge.pk).update(last_seen_at=now)
             judge.last_seen_at = now
         return judge
-    from studies.services.assignment import _resume  # the assignment service's own rule
+    from studies.services.assignment import judge_resume
 
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=judge.study_id)
         fresh = Judge.objects.select_for_update().get(pk=judge.pk)
-        return _resume(study, fresh, now)
+        return judge_resume(study=study, judge=fresh, now=now)
 
 
 def judge_meta_refresh(*, judge: Judge, meta: dict) -> Judge:

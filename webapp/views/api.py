@@ -37,7 +37,7 @@ def item_truth(request: HttpRequest, slug: str, token: str) -> JsonResponse:
         return _denied()
     item = (
         JudgeItem.objects.filter(token=token, judge__study=study)
-        .select_related("entry", "entry__text", "entry__condition").first()
+        .select_related("entry", "entry__text", "entry__condition", "entry__article").first()
     )
     if item is None:
         return JsonResponse({"error": "no such item in this study"}, status=404)
@@ -47,6 +47,7 @@ def item_truth(request: HttpRequest, slug: str, token: str) -> JsonResponse:
         data.update({k: v for k, v in (entry.attention or {}).items() if k.startswith("expected")})
     else:
         data["condition"] = entry.condition.name
+        data["article"] = entry.article.key
         if entry.machine_text_id:
             data["human_side"] = entry.human_side
         else:
