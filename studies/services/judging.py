@@ -269,7 +269,7 @@ def item_answer(
             raise AnswerRefused("not_current")
         if item.served_at is None:
             raise AnswerRefused("not_served")
-        _check_answer(locked.study.protocol, rating, choice, confidence)
+        _check_answer(judge.study.protocol, rating, choice, confidence)
         server_ms = max(0, int((now - item.served_at).total_seconds() * 1000))
         cap = server_ms + VISIBLE_SLACK_MS
         item.answered_at = now

@@ -81,7 +81,10 @@ def session_judge(request: HttpRequest, study: Study) -> Judge | None:
     token = request.session.get(SESSION_KEY, {}).get(str(study.pk))
     if not token:
         return None
-    return Judge.objects.select_related("study").filter(study=study, token=token).first()
+    judge = Judge.objects.filter(study=study, token=token).first()
+    if judge is not None:
+        judge.study = study  # already loaded, without its large frozen record
+    return judge
 
 
 def set_notice(request: HttpRequest, code: str) -> None:
@@ -96,7 +99,8 @@ def pop_notice(request: HttpRequest) -> str:
 
 
 def study_or_404(request: HttpRequest, slug: str) -> Study | HttpResponse:
-    study = Study.objects.filter(slug=slug).first()
+    # The frozen design record can be large; judge pages never need it.
+    study = Study.objects.defer("frozen", "spec_source").filter(slug=slug).first()
     if study is None or study.status in (Study.Status.DRAFT, Study.Status.GENERATING,
                                          Study.Status.READY):
         return render_page(request, "message.html", {
