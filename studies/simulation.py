@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +36,8 @@ class JudgeRun:
     outcome: str = "started"
     answers: list[dict] = field(default_factory=list)
     reloads: int = 0
+    retries: int = 0
+    attempted: list[str] = field(default_factory=list)
     completion: str = ""
 
 
@@ -55,6 +56,7 @@ class Report:
             "answers_sent": sum(len(r.answers) for r in self.runs),
             "answers_by_condition": dict(per_condition),
             "reloads": sum(r.reloads for r in self.runs),
+            "retries_after_errors": sum(r.retries for r in self.runs),
             "seconds": round(self.seconds, 2),
         }
 
@@ -62,7 +64,7 @@ class Report:
 class Simulator:
     def __init__(self, *, base_url: str, slug: str, token: str, models: dict[str, JudgeModel],
                  default: JudgeModel, seed: int = 0, platform: str = "link",
-                 timeout: float = 30.0):
+                 timeout: float = 30.0, max_retries: int = 50):
         self.base_url = base_url.rstrip("/")
         self.slug = slug
         self.token = token
@@ -71,24 +73,46 @@ class Simulator:
         self.seed = seed
         self.platform = platform
         self.timeout = timeout
-        self._lock = threading.Lock()
+        self.max_retries = max_retries
 
     # -- one judge -------------------------------------------------------------------
 
     def _truth(self, api: httpx.Client, item: str) -> dict:
-        response = api.get(f"/api/studies/{self.slug}/items/{item}")
+        for attempt in range(self.max_retries):
+            try:
+                response = api.get(f"/api/studies/{self.slug}/items/{item}")
+            except httpx.TransportError:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            if response.status_code < 500:
+                break
+            time.sleep(0.2 * (attempt + 1))
         if response.status_code != 200:
             raise SimulationError(f"truth for item {item}: HTTP {response.status_code} "
                                   f"{response.text[:200]}")
         return response.json()
 
+    def _get(self, client: httpx.Client, url: str) -> httpx.Response:
+        for attempt in range(self.max_retries):
+            try:
+                return client.get(url)
+            except httpx.TransportError:
+                time.sleep(0.2 * (attempt + 1))
+        raise SimulationError(f"cannot reach {url}")
+
     def _post(self, client: httpx.Client, url: str, html: str, data: dict,
-              headers: dict | None = None) -> httpx.Response:
+              headers: dict | None = None, follow: bool = True) -> httpx.Response:
         match = _CSRF.search(html)
         if not match:
+            if "<form" not in html:
+                return self._get(client, url)  # an error page: reload
             raise SimulationError(f"no CSRF token on {url}")
-        return client.post(url, data={"csrfmiddlewaretoken": match.group(1), **data},
-                           headers={"Referer": self.base_url + url, **(headers or {})})
+        try:
+            return client.post(url, data={"csrfmiddlewaretoken": match.group(1), **data},
+                               headers={"Referer": self.base_url + url, **(headers or {})},
+                               follow_redirects=follow)
+        except httpx.TransportError:
+            return self._get(client, url)
 
     def run_judge(self, index: int) -> JudgeRun:
         run = JudgeRun(index)
@@ -109,6 +133,15 @@ class Simulator:
             for _ in range(10_000):
                 path = urlsplit(str(page.url)).path
                 step = path[len(entry):].strip("/")
+                if page.status_code >= 500 and page.status_code != 503:
+                    # A server error: like a person, reload the page and go on.
+                    run.retries += 1
+                    if run.retries > self.max_retries:
+                        raise SimulationError(f"HTTP {page.status_code} at {path}, "
+                                              f"{run.retries} times")
+                    time.sleep(0.2)
+                    page = self._get(client, path)
+                    continue
                 if page.status_code in (410, 503, 404, 403, 429):
                     run.outcome = f"stopped:{page.status_code}"
                     return run
@@ -183,12 +216,19 @@ class Simulator:
             data.update(choice=side, confidence=confidence)
         else:
             data["rating"] = model.rate(bool(truth["is_machine"]), draw)
-        response = self._post(client, path, page.text, data)
-        if response.status_code >= 400:
-            raise SimulationError(f"answer refused: HTTP {response.status_code}")
-        run.answers.append({"item": token, "condition": condition,
-                            **{k: v for k, v in data.items() if k != "visible_ms"}})
-        return response
+        run.attempted.append(token)
+        response = self._post(client, path, page.text, data, follow=False)
+        if response.status_code in (302, 303):
+            # Stored: the server answers with a redirect only after the commit.
+            run.answers.append({"item": token, "condition": condition,
+                                **{k: v for k, v in data.items() if k != "visible_ms"}})
+            return self._get(client, response.headers["Location"])
+        if response.status_code >= 500:
+            run.retries += 1
+            return self._get(client, path)  # not stored: the same item comes back
+        if response.status_code == 200 and urlsplit(str(response.url)).path != path:
+            return response  # followed already (a transport retry)
+        raise SimulationError(f"answer refused: HTTP {response.status_code}")
 
     # -- many judges -----------------------------------------------------------------
 
