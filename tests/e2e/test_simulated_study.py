@@ -23,7 +23,9 @@ MODELS = {
 }
 
 
-def test_real_texts_simulated_judges_recovered_accuracy(corpus, smollm2, live_server, tmp_path):
+def test_real_texts_simulated_judges_recovered_accuracy(corpus, smollm2, live_server, tmp_path,
+                                                         settings):
+    settings.NEWSEVAL_ENTRY_RATE = "100000/m"  # every simulated judge comes from 127.0.0.1
     owner = get_user_model().objects.create_user("researcher", password="x")
     token = token_create(user=owner, name="simulation")
     study, warnings = study_create(owner=owner, spec_text=spec_text(
@@ -44,21 +46,24 @@ def test_real_texts_simulated_judges_recovered_accuracy(corpus, smollm2, live_se
     assert kept >= 4, "too many articles failed generation"
     for text in study.texts.filter(is_machine=True):
         assert text.provenance["model"] == "smollm2-135m"
-        assert 40 <= text.word_count <= 80
+        max_words = text.provenance["max_words"]
+        assert 0 < text.word_count <= max_words <= 80
+        human = study.texts.get(condition=text.condition, article=text.article, is_machine=False)
+        assert 0 < human.word_count <= max_words
         assert text.provenance["context_article_ids"] == (
             study.context_keys[:1] if text.condition.name == "smollm2" else [])
     study = study_launch(study=study, actor=owner)
 
     simulator = Simulator(base_url=live_server.url, slug=study.slug, token=token,
                           models=MODELS, default=JudgeModel(), seed=11)
-    report = simulator.run(judges=64, concurrency=1)
+    report = simulator.run(judges=48, concurrency=1)
     summary = report.summary()
-    assert summary["outcomes"] == {"completed": 64}, summary
+    assert summary["outcomes"] == {"completed": 48}, summary
     sent = {(a["item"]) for run in report.runs for a in run.answers}
     stored = set(JudgeItem.objects.filter(judge__study=study, answered_at__isnull=False)
                  .values_list("token", flat=True))
     assert sent == stored and len(sent) == summary["answers_sent"]
-    assert Judge.objects.filter(study=study, simulated=True).count() == 64
+    assert Judge.objects.filter(study=study, simulated=True).count() == 48
 
     study = study_transition(study=study, action="close", actor=owner)
     study_report(study=study, out_dir=tmp_path, actor=owner, n_boot=500)
