@@ -173,6 +173,9 @@ class Simulator:
                     code = re.search(r'id="completion-code">([^<]+)<', page.text)
                     run.completion = code.group(1).strip() if code else ""
                     return run
+                elif step == "" and 'id="begin-form"' in page.text:
+                    # The anonymous link's welcome page (again, after a failed entry).
+                    page = self._post(client, entry, page.text, {}, headers=auth)
                 elif step == "":
                     if "full" in page.text.lower():
                         run.outcome = "full"

@@ -8,7 +8,10 @@ from django.utils import timezone
 from studies.models import AuditEvent, Judge, JudgeItem
 from studies.services.assignment import judge_enter
 from studies.services.exports import (
-    OPTIONAL_COLUMNS, RESPONSE_COLUMNS, export_files, judge_withdraw,
+    OPTIONAL_COLUMNS,
+    RESPONSE_COLUMNS,
+    export_files,
+    judge_withdraw,
 )
 
 

@@ -1,9 +1,8 @@
 """Generation through the study service, on a tiny random-weight model built in the test."""
 
+import pytest
 import redis
 from django.conf import settings
-
-import pytest
 
 from studies.models import Candidate, GenerationJob, Study, Text
 from studies.services.generation import generation_run, generation_start, jobs_reconcile
