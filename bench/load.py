@@ -97,16 +97,23 @@ def environment(port: int) -> dict[str, str]:
 
 def prepare(env: dict[str, str]) -> None:
     """Fresh database, migrations, corpus, a launched study (run in a child process)."""
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DB_NAME],
-                   check=True)
+    subprocess.run(
+        ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DB_NAME], check=True
+    )
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB_NAME], check=True)
     py = sys.executable
     subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([py, "manage.py", "collectstatic", "--no-input", "-v", "0"], cwd=ROOT,
-                   env=env, check=True)
+    subprocess.run(
+        [py, "manage.py", "collectstatic", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
     corpus = ROOT.parent / "shared" / "data" / "news" / "articles.jsonl"
-    subprocess.run([py, "manage.py", "import_corpus", str(corpus), "--name", "news"], cwd=ROOT,
-                   env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [py, "manage.py", "import_corpus", str(corpus), "--name", "news"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     script = f"""
 from studies.models import Study
 from studies.services.studies import study_create, study_launch
@@ -155,24 +162,34 @@ class Stats:
 
     def report(self, label: str, seconds: float) -> dict:
         total = sum(len(v) for v in self.latency.values())
-        out = {"label": label, "requests_per_s": total / seconds,
-               "answers_per_s": self.answers_sent / seconds, "answers_sent": self.answers_sent,
-               "errors": dict(self.errors)}
-        print(f"\n{label}: {total / seconds:7.1f} requests/s, "
-              f"{self.answers_sent / seconds:7.1f} answers/s, errors {self.errors or 0}")
+        out = {
+            "label": label,
+            "requests_per_s": total / seconds,
+            "answers_per_s": self.answers_sent / seconds,
+            "answers_sent": self.answers_sent,
+            "errors": dict(self.errors),
+        }
+        print(
+            f"\n{label}: {total / seconds:7.1f} requests/s, "
+            f"{self.answers_sent / seconds:7.1f} answers/s, errors {self.errors or 0}"
+        )
         for kind, values in self.latency.items():
             values = sorted(values)
             q = statistics.quantiles(values, n=100) if len(values) > 1 else values * 99
-            print(f"  {kind:<8} n={len(values):6d}  p50 {q[49] * 1000:6.1f} ms  "
-                  f"p95 {q[94] * 1000:6.1f} ms  p99 {q[98] * 1000:6.1f} ms  "
-                  f"max {values[-1] * 1000:6.1f} ms")
+            print(
+                f"  {kind:<8} n={len(values):6d}  p50 {q[49] * 1000:6.1f} ms  "
+                f"p95 {q[94] * 1000:6.1f} ms  p99 {q[98] * 1000:6.1f} ms  "
+                f"max {values[-1] * 1000:6.1f} ms"
+            )
             out[f"{kind}_p95_ms"] = q[94] * 1000
         return out
 
 
 async def admit(client: httpx.AsyncClient, judge: Judge, stats: Stats) -> None:
-    r = await client.get("/take/load/", params={"PROLIFIC_PID": f"load{judge.index}",
-                                                "STUDY_ID": "b", "SESSION_ID": "s"})
+    r = await client.get(
+        "/take/load/",
+        params={"PROLIFIC_PID": f"load{judge.index}", "STUDY_ID": "b", "SESSION_ID": "s"},
+    )
     judge.keep(r)
     for step in ("consent", "instructions"):
         page = await client.get(f"/take/load/{step}/", headers=judge.header())
@@ -185,8 +202,9 @@ async def admit(client: httpx.AsyncClient, judge: Judge, stats: Stats) -> None:
             stats.error(f"admit {step} {r.status_code}")
 
 
-async def answer_one(client: httpx.AsyncClient, judge: Judge, stats: Stats,
-                     rng: random.Random) -> None:
+async def answer_one(
+    client: httpx.AsyncClient, judge: Judge, stats: Stats, rng: random.Random
+) -> None:
     t0 = time.perf_counter()
     page = await client.get("/take/load/item/", headers=judge.header())
     stats.add("serve", time.perf_counter() - t0)
@@ -197,8 +215,12 @@ async def answer_one(client: httpx.AsyncClient, judge: Judge, stats: Stats,
         stats.error(f"serve {page.status_code}")
         return
     item = ITEM.search(page.text).group(1)
-    data = {"csrfmiddlewaretoken": CSRF.search(page.text).group(1), "item": item,
-            "rating": rng.randint(1, 5), "visible_ms": rng.randint(1000, 30000)}
+    data = {
+        "csrfmiddlewaretoken": CSRF.search(page.text).group(1),
+        "item": item,
+        "rating": rng.randint(1, 5),
+        "visible_ms": rng.randint(1000, 30000),
+    }
     t0 = time.perf_counter()
     r = await client.post("/take/load/item/", data=data, headers=judge.header())
     stats.add("answer", time.perf_counter() - t0)
@@ -210,12 +232,17 @@ async def answer_one(client: httpx.AsyncClient, judge: Judge, stats: Stats,
 
 def client_for(base: str, connections: int) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0,
-                             follow_redirects=False)
+    return httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0, follow_redirects=False)
 
 
-async def closed_loop(base: str, judges: list[Judge], seconds: float, connections: int,
-                      label: str, baseline: bool = False) -> dict:
+async def closed_loop(
+    base: str,
+    judges: list[Judge],
+    seconds: float,
+    connections: int,
+    label: str,
+    baseline: bool = False,
+) -> dict:
     stats = Stats()
     idle: asyncio.Queue[Judge] = asyncio.Queue()
     for judge in judges:
@@ -248,8 +275,9 @@ async def closed_loop(base: str, judges: list[Judge], seconds: float, connection
     return stats.report(label, elapsed)
 
 
-async def open_loop(base: str, judges: list[Judge], seconds: float, rate: float,
-                    connections: int) -> dict:
+async def open_loop(
+    base: str, judges: list[Judge], seconds: float, rate: float, connections: int
+) -> dict:
     stats = Stats()
     idle: asyncio.Queue[Judge] = asyncio.Queue()
     for judge in judges:
@@ -285,9 +313,17 @@ async def open_loop(base: str, judges: list[Judge], seconds: float, rate: float,
 
 def stored_answers(env: dict[str, str]) -> int:
     out = subprocess.run(
-        ["psql", f"{PG}/{DB_NAME}", "-tAc",
-         "select count(*) from studies_judgeitem where answered_at is not null"],
-        capture_output=True, text=True, check=True, env=env)
+        [
+            "psql",
+            f"{PG}/{DB_NAME}",
+            "-tAc",
+            "select count(*) from studies_judgeitem where answered_at is not null",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
     return int(out.stdout.strip())
 
 
@@ -305,9 +341,26 @@ def main() -> None:
     print("preparing a fresh database and a launched study ...")
     prepare(env)
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "webapp.wsgi", "-w", str(args.workers), "-k",
-         "gthread", "--threads", "8", "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "webapp.wsgi",
+            "-w",
+            str(args.workers),
+            "-k",
+            "gthread",
+            "--threads",
+            "8",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -325,11 +378,21 @@ def main() -> None:
                 await asyncio.gather(*(admit(client, j, stats) for j in judges))
                 if stats.errors:
                     raise SystemExit(f"admission failed: {stats.errors}")
-            base_result = await closed_loop(base, judges, args.seconds, args.connections,
-                                            "baseline (session + one insert), closed loop",
-                                            baseline=True)
-            closed = await closed_loop(base, judges, args.seconds, args.connections,
-                                       "judge path (serve + answer), closed loop")
+            base_result = await closed_loop(
+                base,
+                judges,
+                args.seconds,
+                args.connections,
+                "baseline (session + one insert), closed loop",
+                baseline=True,
+            )
+            closed = await closed_loop(
+                base,
+                judges,
+                args.seconds,
+                args.connections,
+                "judge path (serve + answer), closed loop",
+            )
             opened = await open_loop(base, judges, args.seconds, args.rate, args.connections)
             return base_result, closed, opened
 
@@ -339,14 +402,20 @@ def main() -> None:
         server.wait(20)
     sent = closed["answers_sent"] + opened["answers_sent"]
     stored = stored_answers(env)
-    print(f"\nanswers sent {sent}, stored {stored}: "
-          f"{'none lost' if sent == stored else f'MISMATCH ({stored - sent:+d})'}")
+    print(
+        f"\nanswers sent {sent}, stored {stored}: "
+        f"{'none lost' if sent == stored else f'MISMATCH ({stored - sent:+d})'}"
+    )
     ratio = closed["requests_per_s"] / base_result["requests_per_s"]
-    print(f"closed-loop requests/s vs baseline: {ratio:.2f} "
-          f"({closed['requests_per_s']:.0f} / {base_result['requests_per_s']:.0f}); "
-          f"answers/s {closed['answers_per_s']:.0f}")
-    print(f"open loop p95: serve {opened.get('serve_p95_ms', float('nan')):.1f} ms, "
-          f"answer {opened.get('answer_p95_ms', float('nan')):.1f} ms (aim < 50 ms)")
+    print(
+        f"closed-loop requests/s vs baseline: {ratio:.2f} "
+        f"({closed['requests_per_s']:.0f} / {base_result['requests_per_s']:.0f}); "
+        f"answers/s {closed['answers_per_s']:.0f}"
+    )
+    print(
+        f"open loop p95: serve {opened.get('serve_p95_ms', float('nan')):.1f} ms, "
+        f"answer {opened.get('answer_p95_ms', float('nan')):.1f} ms (aim < 50 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -82,9 +82,7 @@ def build_lists(
             for cond in conditions:
                 for l_index in range(2):
                     entries = _entries(groups, l_index, [cond], protocol)
-                    lists.append(
-                        ListPlan(f"{cond}{block_tag}-{'AB'[l_index]}", cond, b, entries)
-                    )
+                    lists.append(ListPlan(f"{cond}{block_tag}-{'AB'[l_index]}", cond, b, entries))
         else:
             for l_index in range(2 * c_in_list):
                 entries = _entries(groups, l_index, conditions, protocol)
@@ -106,7 +104,7 @@ def _balanced_groups(block: list[str], c: int) -> list[list[str]]:
         sizes[g] += 1
     out, start = [], 0
     for size in sizes:
-        out.append(block[start:start + size])
+        out.append(block[start : start + size])
         start += size
     return out
 
@@ -122,7 +120,9 @@ def _entries(
             if protocol == "single":
                 out.append(EntryPlan(key, conditions[t % c], is_machine=t >= c))
             else:
-                out.append(EntryPlan(key, conditions[t % c], human_side="left" if t < c else "right"))
+                out.append(
+                    EntryPlan(key, conditions[t % c], human_side="left" if t < c else "right")
+                )
     return tuple(out)
 
 

@@ -64,7 +64,10 @@ class Study(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     title = models.CharField(max_length=200)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="owned_studies",
     )
     shared_with = models.ManyToManyField(
@@ -79,7 +82,9 @@ class Study(models.Model):
     seed = models.BigIntegerField()
     context_keys = models.JSONField(default=list, blank=True)
     design_hash = models.CharField(max_length=64, blank=True)
-    frozen = models.JSONField(null=True, blank=True, help_text="The design record frozen at launch.")
+    frozen = models.JSONField(
+        null=True, blank=True, help_text="The design record frozen at launch."
+    )
     copied_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     launched_at = models.DateTimeField(null=True, blank=True)
@@ -208,7 +213,11 @@ class StudyList(models.Model):
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="lists")
     condition = models.ForeignKey(
-        Condition, null=True, blank=True, on_delete=models.CASCADE, related_name="lists",
+        Condition,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="lists",
         help_text="The condition in a between design; empty in a within design.",
     )
     name = models.CharField(max_length=120)
@@ -358,8 +367,9 @@ class PracticeAnswer(models.Model):
 class ApiToken(models.Model):
     """A researcher's token for scripts (simulated judges, exports). Only its hash is kept."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=8)
     key_hash = models.CharField(max_length=64, unique=True)

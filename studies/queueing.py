@@ -51,7 +51,8 @@ def enqueue(task, *args) -> None:
                 with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
                     task.apply_async(args=args, connection=conn, retry=False)
             except Exception:  # noqa: BLE001 - the reconciler re-sends it later
-                log.exception("could not send %s%r to the broker; the reconciler will retry",
-                              task.name, args)
+                log.exception(
+                    "could not send %s%r to the broker; the reconciler will retry", task.name, args
+                )
 
     transaction.on_commit(send)

@@ -48,8 +48,9 @@ class Report:
 
     def summary(self) -> dict:
         outcomes = Counter(r.outcome for r in self.runs)
-        per_condition = Counter(a["condition"] for r in self.runs for a in r.answers
-                                if a.get("condition"))
+        per_condition = Counter(
+            a["condition"] for r in self.runs for a in r.answers if a.get("condition")
+        )
         return {
             "judges": len(self.runs),
             "outcomes": dict(outcomes),
@@ -62,9 +63,19 @@ class Report:
 
 
 class Simulator:
-    def __init__(self, *, base_url: str, slug: str, token: str, models: dict[str, JudgeModel],
-                 default: JudgeModel, seed: int = 0, platform: str = "link",
-                 timeout: float = 30.0, max_retries: int = 50):
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        slug: str,
+        token: str,
+        models: dict[str, JudgeModel],
+        default: JudgeModel,
+        seed: int = 0,
+        platform: str = "link",
+        timeout: float = 30.0,
+        max_retries: int = 50,
+    ):
         self.base_url = base_url.rstrip("/")
         self.slug = slug
         self.token = token
@@ -88,8 +99,9 @@ class Simulator:
                 break
             time.sleep(0.2 * (attempt + 1))
         if response.status_code != 200:
-            raise SimulationError(f"truth for item {item}: HTTP {response.status_code} "
-                                  f"{response.text[:200]}")
+            raise SimulationError(
+                f"truth for item {item}: HTTP {response.status_code} {response.text[:200]}"
+            )
         return response.json()
 
     def _get(self, client: httpx.Client, url: str) -> httpx.Response:
@@ -100,17 +112,27 @@ class Simulator:
                 time.sleep(0.2 * (attempt + 1))
         raise SimulationError(f"cannot reach {url}")
 
-    def _post(self, client: httpx.Client, url: str, html: str, data: dict,
-              headers: dict | None = None, follow: bool = True) -> httpx.Response:
+    def _post(
+        self,
+        client: httpx.Client,
+        url: str,
+        html: str,
+        data: dict,
+        headers: dict | None = None,
+        follow: bool = True,
+    ) -> httpx.Response:
         match = _CSRF.search(html)
         if not match:
             if "<form" not in html:
                 return self._get(client, url)  # an error page: reload
             raise SimulationError(f"no CSRF token on {url}")
         try:
-            return client.post(url, data={"csrfmiddlewaretoken": match.group(1), **data},
-                               headers={"Referer": self.base_url + url, **(headers or {})},
-                               follow_redirects=follow)
+            return client.post(
+                url,
+                data={"csrfmiddlewaretoken": match.group(1), **data},
+                headers={"Referer": self.base_url + url, **(headers or {})},
+                follow_redirects=follow,
+            )
         except httpx.TransportError:
             return self._get(client, url)
 
@@ -118,13 +140,22 @@ class Simulator:
         run = JudgeRun(index)
         rng = random.Random(f"{self.seed}:judge:{index}")
         auth = {"Authorization": f"Bearer {self.token}"}
-        with httpx.Client(base_url=self.base_url, follow_redirects=True,
-                          timeout=self.timeout) as client, \
-                httpx.Client(base_url=self.base_url, headers=auth,
-                             timeout=self.timeout) as api:
+        with (
+            httpx.Client(
+                base_url=self.base_url, follow_redirects=True, timeout=self.timeout
+            ) as client,
+            httpx.Client(base_url=self.base_url, headers=auth, timeout=self.timeout) as api,
+        ):
             entry = f"/take/{self.slug}/"
-            params = ({"PROLIFIC_PID": f"sim{self.seed}x{index}", "STUDY_ID": "sim",
-                       "SESSION_ID": f"s{index}"} if self.platform == "prolific" else None)
+            params = (
+                {
+                    "PROLIFIC_PID": f"sim{self.seed}x{index}",
+                    "STUDY_ID": "sim",
+                    "SESSION_ID": f"s{index}",
+                }
+                if self.platform == "prolific"
+                else None
+            )
             page = client.get(entry, params=params, headers=auth)
             if page.status_code == 200 and urlsplit(str(page.url)).path == entry:
                 page = self._post(client, entry, page.text, {}, headers=auth)
@@ -132,13 +163,14 @@ class Simulator:
                     raise SimulationError("entry refused: " + page.text[:200])
             for _ in range(10_000):
                 path = urlsplit(str(page.url)).path
-                step = path[len(entry):].strip("/")
+                step = path[len(entry) :].strip("/")
                 if page.status_code >= 500 and page.status_code != 503:
                     # A server error: like a person, reload the page and go on.
                     run.retries += 1
                     if run.retries > self.max_retries:
-                        raise SimulationError(f"HTTP {page.status_code} at {path}, "
-                                              f"{run.retries} times")
+                        raise SimulationError(
+                            f"HTTP {page.status_code} at {path}, {run.retries} times"
+                        )
                     time.sleep(0.2)
                     page = self._get(client, path)
                     continue
@@ -146,15 +178,22 @@ class Simulator:
                     run.outcome = f"stopped:{page.status_code}"
                     return run
                 if step == "consent":
-                    page = self._post(client, path, page.text,
-                                      {"agree": "on", "decision": "agree"})
+                    page = self._post(client, path, page.text, {"agree": "on", "decision": "agree"})
                 elif step == "instructions":
                     page = self._post(client, path, page.text, {})
                 elif step == "practice":
                     item = _ITEM.search(page.text).group(1)
-                    page = self._post(client, path, page.text, {
-                        "item": item, "rating": rng.randint(1, 5),
-                        "choice": rng.choice(["left", "right"]), "confidence": 3})
+                    page = self._post(
+                        client,
+                        path,
+                        page.text,
+                        {
+                            "item": item,
+                            "rating": rng.randint(1, 5),
+                            "choice": rng.choice(["left", "right"]),
+                            "confidence": 3,
+                        },
+                    )
                 elif step == "practice/feedback":
                     page = self._post(client, path, page.text, {})
                 elif step == "item":
@@ -163,8 +202,11 @@ class Simulator:
                         run.outcome = "dropped"
                         return run
                 elif step == "closing":
-                    data = {"seen_before": "no", "looked_up": "no",
-                            "comments": f"simulated judge {index}"}
+                    data = {
+                        "seen_before": "no",
+                        "looked_up": "no",
+                        "comments": f"simulated judge {index}",
+                    }
                     for name in _DEMOGRAPHIC_TEXT.findall(page.text):
                         data.setdefault(name, "")
                     page = self._post(client, path, page.text, data)
@@ -223,8 +265,13 @@ class Simulator:
         response = self._post(client, path, page.text, data, follow=False)
         if response.status_code in (302, 303):
             # Stored: the server answers with a redirect only after the commit.
-            run.answers.append({"item": token, "condition": condition,
-                                **{k: v for k, v in data.items() if k != "visible_ms"}})
+            run.answers.append(
+                {
+                    "item": token,
+                    "condition": condition,
+                    **{k: v for k, v in data.items() if k != "visible_ms"},
+                }
+            )
             return self._get(client, response.headers["Location"])
         if response.status_code >= 500:
             run.retries += 1
@@ -245,5 +292,7 @@ class Simulator:
 def write_log(report: Report, path) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         for run in report.runs:
-            handle.write(json.dumps({"judge": run.index, "outcome": run.outcome,
-                                     "answers": run.answers}) + "\n")
+            handle.write(
+                json.dumps({"judge": run.index, "outcome": run.outcome, "answers": run.answers})
+                + "\n"
+            )

@@ -34,14 +34,23 @@ DEFAULTS: dict[str, Any] = {
     "exclude_judges_from": [],
 }
 ARTICLE_DEFAULTS: dict[str, Any] = {
-    "count": 25, "ids": [], "sources": [], "date_from": None, "date_to": None,
-    "exclude_containing": [], "min_words": 0,
+    "count": 25,
+    "ids": [],
+    "sources": [],
+    "date_from": None,
+    "date_to": None,
+    "exclude_containing": [],
+    "min_words": 0,
 }
 PRACTICE_DEFAULTS: dict[str, Any] = {"enabled": False, "items": 2}
 ATTENTION_DEFAULTS: dict[str, Any] = {"count": 0, "positions": []}
 RECRUITMENT_DEFAULTS: dict[str, Any] = {
-    "platform": "link", "completion_code": "", "completion_url": "", "pay": "",
-    "estimated_minutes": 0, "demographics": [],
+    "platform": "link",
+    "completion_code": "",
+    "completion_url": "",
+    "pay": "",
+    "estimated_minutes": 0,
+    "demographics": [],
 }
 ANALYSIS_DEFAULTS: dict[str, Any] = {
     "alpha": 0.05,
@@ -238,16 +247,16 @@ def parse_spec(
     for key in ("completion_code", "completion_url", "pay"):
         if not isinstance(rec.get(key), str):
             c.problems.append(f"[recruitment].{key}: must be a string")
-    if isinstance(rec.get("completion_url"), str) and rec["completion_url"] and not re.match(
-        r"^https?://", rec["completion_url"]
+    if (
+        isinstance(rec.get("completion_url"), str)
+        and rec["completion_url"]
+        and not re.match(r"^https?://", rec["completion_url"])
     ):
         c.problems.append("[recruitment].completion_url: must start with http:// or https://")
-    if rec.get("platform") == "prolific" and not (rec.get("completion_code") or rec.get(
-        "completion_url"
-    )):
-        c.problems.append(
-            "[recruitment]: a Prolific study needs completion_code or completion_url"
-        )
+    if rec.get("platform") == "prolific" and not (
+        rec.get("completion_code") or rec.get("completion_url")
+    ):
+        c.problems.append("[recruitment]: a Prolific study needs completion_code or completion_url")
     c.int_(rec, "estimated_minutes", "[recruitment]", lo=0)
     c.str_list(rec, "demographics", "[recruitment]")
     for item in rec.get("demographics") or []:
@@ -296,7 +305,8 @@ def _conditions(
             continue
         cond = c.section(
             {k: v for k, v in item.items() if k not in ("name", "model")},
-            CONDITION_DEFAULTS, where,
+            CONDITION_DEFAULTS,
+            where,
         )
         name = item.get("name")
         model = item.get("model")

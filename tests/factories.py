@@ -57,10 +57,14 @@ def spec_text(**overrides) -> str:
         "judges_per_list": 3,
         "articles": {"count": 8},
         "conditions": [
-            {"name": "small", "model": "model-small", "context_articles": 1,
-             "temperature": 0.7},
-            {"name": "control", "model": "model-bad", "context_articles": 0,
-             "temperature": 1.2, "control": True},
+            {"name": "small", "model": "model-small", "context_articles": 1, "temperature": 0.7},
+            {
+                "name": "control",
+                "model": "model-bad",
+                "context_articles": 0,
+                "temperature": 1.2,
+                "control": True,
+            },
         ],
     }
     spec.update(overrides)
@@ -78,11 +82,20 @@ def fill_texts(study: Study) -> None:
     for cond in study.conditions.all():
         for sa in study.study_articles.select_related("article"):
             human = " ".join(sa.article.shown_body.split()[: study.spec["target_words"]])
-            text_store(condition=cond, article=sa.article, is_machine=False, body=human,
-                       provenance={"kind": "human"})
-            text_store(condition=cond, article=sa.article, is_machine=True,
-                       body=stand_in_machine_text(human),
-                       provenance={"kind": "test stand-in", "condition": cond.name})
+            text_store(
+                condition=cond,
+                article=sa.article,
+                is_machine=False,
+                body=human,
+                provenance={"kind": "human"},
+            )
+            text_store(
+                condition=cond,
+                article=sa.article,
+                is_machine=True,
+                body=stand_in_machine_text(human),
+                provenance={"kind": "test stand-in", "condition": cond.name},
+            )
     study.status = Study.Status.READY
     study.save(update_fields=["status"])
 

@@ -10,8 +10,11 @@ urlpatterns = [
     path("take/<slug:slug>/consent/", judge.consent, name="judge-consent"),
     path("take/<slug:slug>/instructions/", judge.instructions, name="judge-instructions"),
     path("take/<slug:slug>/practice/", judge.practice, name="judge-practice"),
-    path("take/<slug:slug>/practice/feedback/", judge.practice_feedback,
-         name="judge-practice-feedback"),
+    path(
+        "take/<slug:slug>/practice/feedback/",
+        judge.practice_feedback,
+        name="judge-practice-feedback",
+    ),
     path("take/<slug:slug>/item/", judge.item, name="judge-item"),
     path("take/<slug:slug>/signal/", judge.signal, name="judge-signal"),
     path("take/<slug:slug>/closing/", judge.closing, name="judge-closing"),

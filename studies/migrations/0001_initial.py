@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,320 +14,664 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Condition',
+            name="Condition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80)),
-                ('position', models.PositiveIntegerField()),
-                ('model', models.CharField(max_length=120)),
-                ('params', models.BigIntegerField(blank=True, null=True)),
-                ('is_control', models.BooleanField(default=False)),
-                ('settings', models.JSONField(help_text='Prompt format, context size, decoding and selection.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80)),
+                ("position", models.PositiveIntegerField()),
+                ("model", models.CharField(max_length=120)),
+                ("params", models.BigIntegerField(blank=True, null=True)),
+                ("is_control", models.BooleanField(default=False)),
+                (
+                    "settings",
+                    models.JSONField(
+                        help_text="Prompt format, context size, decoding and selection."
+                    ),
+                ),
             ],
             options={
-                'ordering': ['study_id', 'position'],
+                "ordering": ["study_id", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Corpus',
+            name="Corpus",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name_plural': 'corpora',
+                "verbose_name_plural": "corpora",
             },
         ),
         migrations.CreateModel(
-            name='EntryAttempt',
+            name="EntryAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(db_index=True, max_length=128)),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(db_index=True, max_length=128)),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Judge',
+            name="Judge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(max_length=64, unique=True)),
-                ('pseudonym', models.CharField(db_index=True, max_length=64)),
-                ('platform', models.CharField(max_length=10)),
-                ('external_id', models.CharField(blank=True, max_length=200, null=True)),
-                ('platform_meta', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('completed', 'Completed'), ('expired', 'Expired'), ('full', 'Full'), ('withdrawn', 'Withdrawn')], default='active', max_length=10)),
-                ('simulated', models.BooleanField(default=False)),
-                ('consent_version', models.CharField(blank=True, max_length=40)),
-                ('stage', models.CharField(default='consent', max_length=20)),
-                ('closing', models.JSONField(blank=True, default=dict)),
-                ('flags', models.JSONField(blank=True, default=list)),
-                ('completion_code', models.CharField(blank=True, max_length=40)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('last_seen_at', models.DateTimeField()),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token", models.CharField(max_length=64, unique=True)),
+                ("pseudonym", models.CharField(db_index=True, max_length=64)),
+                ("platform", models.CharField(max_length=10)),
+                ("external_id", models.CharField(blank=True, max_length=200, null=True)),
+                ("platform_meta", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("completed", "Completed"),
+                            ("expired", "Expired"),
+                            ("full", "Full"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="active",
+                        max_length=10,
+                    ),
+                ),
+                ("simulated", models.BooleanField(default=False)),
+                ("consent_version", models.CharField(blank=True, max_length=40)),
+                ("stage", models.CharField(default="consent", max_length=20)),
+                ("closing", models.JSONField(blank=True, default=dict)),
+                ("flags", models.JSONField(blank=True, default=list)),
+                ("completion_code", models.CharField(blank=True, max_length=40)),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("last_seen_at", models.DateTimeField()),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Article',
+            name="Article",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(help_text="The source's id, unique in its corpus.", max_length=200)),
-                ('title', models.TextField()),
-                ('subtitle', models.TextField()),
-                ('subtitle_type', models.CharField(blank=True, max_length=50)),
-                ('body', models.TextField(help_text='The body as imported.')),
-                ('shown_body', models.TextField(help_text='The body judges see: the subtitle is not repeated.')),
-                ('source', models.TextField(blank=True)),
-                ('url', models.TextField(blank=True)),
-                ('date', models.DateField(blank=True, help_text='Null means unknown.', null=True)),
-                ('author', models.TextField(blank=True)),
-                ('license', models.TextField(blank=True)),
-                ('license_url', models.TextField(blank=True)),
-                ('attribution', models.TextField(blank=True)),
-                ('word_count', models.PositiveIntegerField()),
-                ('source_file', models.TextField(blank=True)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('content_hash', models.CharField(max_length=64)),
-                ('corpus', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='articles', to='studies.corpus')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "key",
+                    models.CharField(
+                        help_text="The source's id, unique in its corpus.", max_length=200
+                    ),
+                ),
+                ("title", models.TextField()),
+                ("subtitle", models.TextField()),
+                ("subtitle_type", models.CharField(blank=True, max_length=50)),
+                ("body", models.TextField(help_text="The body as imported.")),
+                (
+                    "shown_body",
+                    models.TextField(
+                        help_text="The body judges see: the subtitle is not repeated."
+                    ),
+                ),
+                ("source", models.TextField(blank=True)),
+                ("url", models.TextField(blank=True)),
+                ("date", models.DateField(blank=True, help_text="Null means unknown.", null=True)),
+                ("author", models.TextField(blank=True)),
+                ("license", models.TextField(blank=True)),
+                ("license_url", models.TextField(blank=True)),
+                ("attribution", models.TextField(blank=True)),
+                ("word_count", models.PositiveIntegerField()),
+                ("source_file", models.TextField(blank=True)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("content_hash", models.CharField(max_length=64)),
+                (
+                    "corpus",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="articles",
+                        to="studies.corpus",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['corpus_id', 'key'],
+                "ordering": ["corpus_id", "key"],
             },
         ),
         migrations.CreateModel(
-            name='GenerationJob',
+            name="GenerationJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('plan', models.JSONField(blank=True, default=list)),
-                ('total_batches', models.PositiveIntegerField(default=0)),
-                ('done_batches', models.PositiveIntegerField(default=0)),
-                ('total_units', models.PositiveIntegerField(default=0)),
-                ('done_units', models.PositiveIntegerField(default=0)),
-                ('new_tokens', models.BigIntegerField(default=0)),
-                ('seconds', models.FloatField(default=0.0)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('condition', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='generation_job', to='studies.condition')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("plan", models.JSONField(blank=True, default=list)),
+                ("total_batches", models.PositiveIntegerField(default=0)),
+                ("done_batches", models.PositiveIntegerField(default=0)),
+                ("total_units", models.PositiveIntegerField(default=0)),
+                ("done_units", models.PositiveIntegerField(default=0)),
+                ("new_tokens", models.BigIntegerField(default=0)),
+                ("seconds", models.FloatField(default=0.0)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "condition",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="generation_job",
+                        to="studies.condition",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Candidate',
+            name="Candidate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('candidate_index', models.PositiveIntegerField()),
-                ('batch_index', models.PositiveIntegerField()),
-                ('text', models.TextField()),
-                ('provenance', models.JSONField()),
-                ('rejection_reason', models.TextField(blank=True)),
-                ('chosen', models.BooleanField(default=False)),
-                ('article', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.article')),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='candidates', to='studies.generationjob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("candidate_index", models.PositiveIntegerField()),
+                ("batch_index", models.PositiveIntegerField()),
+                ("text", models.TextField()),
+                ("provenance", models.JSONField()),
+                ("rejection_reason", models.TextField(blank=True)),
+                ("chosen", models.BooleanField(default=False)),
+                (
+                    "article",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.article",
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="candidates",
+                        to="studies.generationjob",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ListEntry',
+            name="ListEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('human_side', models.CharField(blank=True, max_length=5)),
-                ('is_attention', models.BooleanField(default=False)),
-                ('attention', models.JSONField(blank=True, null=True)),
-                ('article', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.article')),
-                ('condition', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='studies.condition')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("human_side", models.CharField(blank=True, max_length=5)),
+                ("is_attention", models.BooleanField(default=False)),
+                ("attention", models.JSONField(blank=True, null=True)),
+                (
+                    "article",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.article",
+                    ),
+                ),
+                (
+                    "condition",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="studies.condition",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['study_list_id', 'position'],
+                "ordering": ["study_list_id", "position"],
             },
         ),
         migrations.CreateModel(
-            name='JudgeItem',
+            name="JudgeItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('token', models.CharField(help_text='Opaque judge-facing id.', max_length=40, unique=True)),
-                ('served_at', models.DateTimeField(blank=True, null=True)),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('rating', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('choice', models.CharField(blank=True, max_length=5)),
-                ('confidence', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('server_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('visible_ms', models.PositiveIntegerField(default=0)),
-                ('paste_count', models.PositiveIntegerField(default=0)),
-                ('copy_count', models.PositiveIntegerField(default=0)),
-                ('tabaway_count', models.PositiveIntegerField(default=0)),
-                ('judge', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='studies.judge')),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.listentry')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                (
+                    "token",
+                    models.CharField(
+                        help_text="Opaque judge-facing id.", max_length=40, unique=True
+                    ),
+                ),
+                ("served_at", models.DateTimeField(blank=True, null=True)),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                ("rating", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("choice", models.CharField(blank=True, max_length=5)),
+                ("confidence", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("server_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("visible_ms", models.PositiveIntegerField(default=0)),
+                ("paste_count", models.PositiveIntegerField(default=0)),
+                ("copy_count", models.PositiveIntegerField(default=0)),
+                ("tabaway_count", models.PositiveIntegerField(default=0)),
+                (
+                    "judge",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="studies.judge",
+                    ),
+                ),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.listentry",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['judge_id', 'position'],
+                "ordering": ["judge_id", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Study',
+            name="Study",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=80, unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('spec', models.JSONField(help_text='The validated spec with every default filled in.')),
-                ('spec_source', models.TextField(blank=True, help_text='The spec file as written.')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('generating', 'Generating'), ('ready', 'Ready'), ('live', 'Live'), ('paused', 'Paused'), ('closed', 'Closed')], default='draft', max_length=20)),
-                ('protocol', models.CharField(max_length=10)),
-                ('design', models.CharField(max_length=10)),
-                ('seed', models.BigIntegerField()),
-                ('context_keys', models.JSONField(blank=True, default=list)),
-                ('design_hash', models.CharField(blank=True, max_length=64)),
-                ('frozen', models.JSONField(blank=True, help_text='The design record frozen at launch.', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('launched_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('peek_allowed', models.BooleanField(default=False)),
-                ('copied_from', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='studies.study')),
-                ('corpus', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='studies', to='studies.corpus')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='owned_studies', to=settings.AUTH_USER_MODEL)),
-                ('shared_with', models.ManyToManyField(blank=True, related_name='shared_studies', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=80, unique=True)),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "spec",
+                    models.JSONField(help_text="The validated spec with every default filled in."),
+                ),
+                (
+                    "spec_source",
+                    models.TextField(blank=True, help_text="The spec file as written."),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("generating", "Generating"),
+                            ("ready", "Ready"),
+                            ("live", "Live"),
+                            ("paused", "Paused"),
+                            ("closed", "Closed"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                ("protocol", models.CharField(max_length=10)),
+                ("design", models.CharField(max_length=10)),
+                ("seed", models.BigIntegerField()),
+                ("context_keys", models.JSONField(blank=True, default=list)),
+                ("design_hash", models.CharField(blank=True, max_length=64)),
+                (
+                    "frozen",
+                    models.JSONField(
+                        blank=True, help_text="The design record frozen at launch.", null=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("launched_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("peek_allowed", models.BooleanField(default=False)),
+                (
+                    "copied_from",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="studies.study",
+                    ),
+                ),
+                (
+                    "corpus",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="studies",
+                        to="studies.corpus",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="owned_studies",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "shared_with",
+                    models.ManyToManyField(
+                        blank=True, related_name="shared_studies", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'studies',
-                'ordering': ['-created_at'],
+                "verbose_name_plural": "studies",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddField(
-            model_name='judge',
-            name='study',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='judges', to='studies.study'),
+            model_name="judge",
+            name="study",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="judges",
+                to="studies.study",
+            ),
         ),
         migrations.AddField(
-            model_name='generationjob',
-            name='study',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='generation_jobs', to='studies.study'),
+            model_name="generationjob",
+            name="study",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="generation_jobs",
+                to="studies.study",
+            ),
         ),
         migrations.AddField(
-            model_name='condition',
-            name='study',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conditions', to='studies.study'),
+            model_name="condition",
+            name="study",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="conditions",
+                to="studies.study",
+            ),
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=40)),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='audit_events', to='studies.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=40)),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="audit_events",
+                        to="studies.study",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='StudyArticle',
+            name="StudyArticle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('dropped', models.BooleanField(default=False)),
-                ('drop_kind', models.CharField(blank=True, max_length=20)),
-                ('drop_reason', models.TextField(blank=True)),
-                ('article', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.article')),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='study_articles', to='studies.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("dropped", models.BooleanField(default=False)),
+                ("drop_kind", models.CharField(blank=True, max_length=20)),
+                ("drop_reason", models.TextField(blank=True)),
+                (
+                    "article",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.article",
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="study_articles",
+                        to="studies.study",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['study_id', 'position'],
+                "ordering": ["study_id", "position"],
             },
         ),
         migrations.CreateModel(
-            name='StudyList',
+            name="StudyList",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('index', models.PositiveIntegerField()),
-                ('block', models.PositiveIntegerField(default=0)),
-                ('quota', models.PositiveIntegerField()),
-                ('condition', models.ForeignKey(blank=True, help_text='The condition in a between design; empty in a within design.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='lists', to='studies.condition')),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lists', to='studies.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("index", models.PositiveIntegerField()),
+                ("block", models.PositiveIntegerField(default=0)),
+                ("quota", models.PositiveIntegerField()),
+                (
+                    "condition",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The condition in a between design; empty in a within design.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lists",
+                        to="studies.condition",
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lists",
+                        to="studies.study",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['study_id', 'index'],
+                "ordering": ["study_id", "index"],
             },
         ),
         migrations.AddField(
-            model_name='listentry',
-            name='study_list',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='studies.studylist'),
+            model_name="listentry",
+            name="study_list",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="entries",
+                to="studies.studylist",
+            ),
         ),
         migrations.AddField(
-            model_name='judge',
-            name='study_list',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='judges', to='studies.studylist'),
+            model_name="judge",
+            name="study_list",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="judges",
+                to="studies.studylist",
+            ),
         ),
         migrations.CreateModel(
-            name='Text',
+            name="Text",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('is_machine', models.BooleanField()),
-                ('body', models.TextField()),
-                ('word_count', models.PositiveIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('provenance', models.JSONField(blank=True, default=dict)),
-                ('article', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.article')),
-                ('condition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='texts', to='studies.condition')),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='texts', to='studies.study')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("is_machine", models.BooleanField()),
+                ("body", models.TextField()),
+                ("word_count", models.PositiveIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("provenance", models.JSONField(blank=True, default=dict)),
+                (
+                    "article",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.article",
+                    ),
+                ),
+                (
+                    "condition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="texts",
+                        to="studies.condition",
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="texts",
+                        to="studies.study",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='listentry',
-            name='machine_text',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.text'),
+            model_name="listentry",
+            name="machine_text",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="studies.text",
+            ),
         ),
         migrations.AddField(
-            model_name='listentry',
-            name='text',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.text'),
+            model_name="listentry",
+            name="text",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="studies.text",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='article',
-            constraint=models.UniqueConstraint(fields=('corpus', 'key'), name='article_key_unique_in_corpus'),
+            model_name="article",
+            constraint=models.UniqueConstraint(
+                fields=("corpus", "key"), name="article_key_unique_in_corpus"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='candidate',
-            constraint=models.UniqueConstraint(fields=('job', 'article', 'candidate_index'), name='candidate_unique'),
+            model_name="candidate",
+            constraint=models.UniqueConstraint(
+                fields=("job", "article", "candidate_index"), name="candidate_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='judgeitem',
-            constraint=models.UniqueConstraint(fields=('judge', 'position'), name='judge_item_position_unique'),
+            model_name="judgeitem",
+            constraint=models.UniqueConstraint(
+                fields=("judge", "position"), name="judge_item_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='condition',
-            constraint=models.UniqueConstraint(fields=('study', 'name'), name='condition_name_unique'),
+            model_name="condition",
+            constraint=models.UniqueConstraint(
+                fields=("study", "name"), name="condition_name_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='studyarticle',
-            constraint=models.UniqueConstraint(fields=('study', 'article'), name='study_article_unique'),
+            model_name="studyarticle",
+            constraint=models.UniqueConstraint(
+                fields=("study", "article"), name="study_article_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='studylist',
-            constraint=models.UniqueConstraint(fields=('study', 'name'), name='list_name_unique'),
+            model_name="studylist",
+            constraint=models.UniqueConstraint(fields=("study", "name"), name="list_name_unique"),
         ),
         migrations.AddIndex(
-            model_name='judge',
-            index=models.Index(fields=['study', 'status'], name='studies_jud_study_i_1f7b0b_idx'),
+            model_name="judge",
+            index=models.Index(fields=["study", "status"], name="studies_jud_study_i_1f7b0b_idx"),
         ),
         migrations.AddConstraint(
-            model_name='judge',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id__isnull', False)), fields=('study', 'platform', 'external_id'), name='one_participation_per_external_id'),
+            model_name="judge",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id__isnull", False)),
+                fields=("study", "platform", "external_id"),
+                name="one_participation_per_external_id",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='text',
-            constraint=models.UniqueConstraint(fields=('condition', 'article', 'is_machine'), name='text_unique'),
+            model_name="text",
+            constraint=models.UniqueConstraint(
+                fields=("condition", "article", "is_machine"), name="text_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='listentry',
-            constraint=models.UniqueConstraint(fields=('study_list', 'position'), name='entry_position_unique'),
+            model_name="listentry",
+            constraint=models.UniqueConstraint(
+                fields=("study_list", "position"), name="entry_position_unique"
+            ),
         ),
     ]

@@ -5,29 +5,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('studies', '0001_initial'),
+        ("studies", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PracticeAnswer',
+            name="PracticeAnswer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('is_machine', models.BooleanField(blank=True, null=True)),
-                ('human_side', models.CharField(blank=True, max_length=5)),
-                ('rating', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('choice', models.CharField(blank=True, max_length=5)),
-                ('confidence', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('answered_at', models.DateTimeField()),
-                ('article', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='studies.article')),
-                ('judge', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='practice_answers', to='studies.judge')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("is_machine", models.BooleanField(blank=True, null=True)),
+                ("human_side", models.CharField(blank=True, max_length=5)),
+                ("rating", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("choice", models.CharField(blank=True, max_length=5)),
+                ("confidence", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("answered_at", models.DateTimeField()),
+                (
+                    "article",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="studies.article",
+                    ),
+                ),
+                (
+                    "judge",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="practice_answers",
+                        to="studies.judge",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['judge_id', 'position'],
-                'constraints': [models.UniqueConstraint(fields=('judge', 'position'), name='practice_answer_position_unique')],
+                "ordering": ["judge_id", "position"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("judge", "position"), name="practice_answer_position_unique"
+                    )
+                ],
             },
         ),
     ]

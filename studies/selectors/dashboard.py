@@ -41,13 +41,14 @@ def generation_progress(study: Study) -> dict[str, Any]:
     generation worker, so the time left is the remaining units at the overall rate.
     """
     jobs = list(
-        GenerationJob.objects.filter(study=study).select_related("condition")
+        GenerationJob.objects.filter(study=study)
+        .select_related("condition")
         .order_by("condition__position")
     )
     conditions = list(study.conditions.order_by("position"))
     by_condition = {j.condition_id: j for j in jobs}
-    stale_before = timezone.now() - timezone.timedelta(
-        seconds=settings.NEWSEVAL_JOB_STALE_SECONDS)
+    stale_before = timezone.now() - timezone.timedelta(seconds=settings.NEWSEVAL_JOB_STALE_SECONDS)
+
     def alive(j: GenerationJob) -> bool:
         return j.state == "running" and (j.heartbeat_at or j.created_at) >= stale_before
 
@@ -56,27 +57,48 @@ def generation_progress(study: Study) -> dict[str, Any]:
     for cond in conditions:
         job = by_condition.get(cond.pk)
         if job is None:
-            rows.append({"condition": cond.name, "state": "not started", "done": 0, "total": 0,
-                         "done_batches": 0, "total_batches": 0, "percent": 0, "error": ""})
+            rows.append(
+                {
+                    "condition": cond.name,
+                    "state": "not started",
+                    "done": 0,
+                    "total": 0,
+                    "done_batches": 0,
+                    "total_batches": 0,
+                    "percent": 0,
+                    "error": "",
+                }
+            )
             continue
         # A job whose worker died stays "running" until the reconciler re-sends it, and a
         # message lost with a restart leaves it "queued"; show either as stalled so the
         # researcher can resume now. A job queued behind a live one is just waiting.
         seen = job.heartbeat_at or job.created_at
         stalled = seen < stale_before and (
-            job.state == "running" or (job.state == "queued" and not any_alive))
-        rows.append({
-            "condition": cond.name, "state": "stalled" if stalled else job.state,
-            "done": job.done_units,
-            "total": job.total_units, "done_batches": job.done_batches,
-            "total_batches": job.total_batches,
-            "percent": _percent(job.done_units, job.total_units),
-            "error": job.error or (f"no sign of life since {seen:%Y-%m-%d %H:%M:%S} UTC; the "
-                                   "worker may have stopped" if stalled else ""),
-            "new_tokens": job.new_tokens, "seconds": round(job.seconds, 2),
-            "attempts": job.attempts,
-            "heartbeat_at": job.heartbeat_at.isoformat() if job.heartbeat_at else None,
-        })
+            job.state == "running" or (job.state == "queued" and not any_alive)
+        )
+        rows.append(
+            {
+                "condition": cond.name,
+                "state": "stalled" if stalled else job.state,
+                "done": job.done_units,
+                "total": job.total_units,
+                "done_batches": job.done_batches,
+                "total_batches": job.total_batches,
+                "percent": _percent(job.done_units, job.total_units),
+                "error": job.error
+                or (
+                    f"no sign of life since {seen:%Y-%m-%d %H:%M:%S} UTC; the "
+                    "worker may have stopped"
+                    if stalled
+                    else ""
+                ),
+                "new_tokens": job.new_tokens,
+                "seconds": round(job.seconds, 2),
+                "attempts": job.attempts,
+                "heartbeat_at": job.heartbeat_at.isoformat() if job.heartbeat_at else None,
+            }
+        )
     # A job not yet planned does not know its total; estimate it from the spec so the
     # bar does not jump backwards when the plan lands.
     kept = StudyArticle.objects.filter(study=study).exclude(drop_kind="excluded").count()
@@ -100,14 +122,16 @@ def generation_progress(study: Study) -> dict[str, Any]:
         "tokens_per_second": round(tokens / seconds, 1) if seconds > 0 else None,
         "seconds_left": round(left / per_second) if per_second and running else None,
         "running": running,
-        "finished": bool(jobs) and all(j.state == GenerationJob.State.DONE for j in jobs)
+        "finished": bool(jobs)
+        and all(j.state == GenerationJob.State.DONE for j in jobs)
         and len(jobs) == len(conditions),
         "failed": bool(failed),
         "jobs": rows,
         "dropped": [
             {"article": sa.article.key, "kind": sa.drop_kind, "reason": sa.drop_reason}
-            for sa in StudyArticle.objects.filter(study=study, dropped=True)
-            .select_related("article")
+            for sa in StudyArticle.objects.filter(study=study, dropped=True).select_related(
+                "article"
+            )
         ],
         "at": timezone.now().isoformat(),
     }
@@ -144,14 +168,18 @@ def review_articles(study: Study, study_articles: list[StudyArticle]) -> list[Re
         for t in Text.objects.filter(study=study, article_id__in=article_ids)
     }
     candidates: dict[tuple[int, int], list[Candidate]] = defaultdict(list)
-    for cand in Candidate.objects.filter(job__study=study, article_id__in=article_ids) \
-            .select_related("job").order_by("candidate_index"):
+    for cand in (
+        Candidate.objects.filter(job__study=study, article_id__in=article_ids)
+        .select_related("job")
+        .order_by("candidate_index")
+    ):
         candidates[(cand.job.condition_id, cand.article_id)].append(cand)
     out = []
     for sa in study_articles:
         pairs = [
             ReviewPair(
-                condition=c.name, model=c.model,
+                condition=c.name,
+                model=c.model,
                 human=texts.get((c.pk, sa.article_id, False)),
                 machine=texts.get((c.pk, sa.article_id, True)),
                 candidates=candidates.get((c.pk, sa.article_id), []),
@@ -166,10 +194,12 @@ def preview_samples(study: Study, limit: int = 4) -> list[dict[str, Any]]:
     """A few items as a judge would get them: human and machine texts, alternating."""
     samples = []
     texts = list(
-        Text.objects.filter(study=study, article__in=StudyArticle.objects.filter(
-            study=study, dropped=False).values("article"))
-        .select_related("article", "condition").order_by("article_id", "condition_id",
-                                                         "is_machine")
+        Text.objects.filter(
+            study=study,
+            article__in=StudyArticle.objects.filter(study=study, dropped=False).values("article"),
+        )
+        .select_related("article", "condition")
+        .order_by("article_id", "condition_id", "is_machine")
     )
     seen_articles: set[int] = set()
     want_machine = True
@@ -201,7 +231,9 @@ def live_numbers(study: Study) -> dict[str, Any]:
     """
     statuses = [s.value for s in Judge.Status]
     lists = list(
-        StudyList.objects.filter(study=study).select_related("condition").order_by("index")
+        StudyList.objects.filter(study=study)
+        .select_related("condition")
+        .order_by("index")
         .annotate(**{s: Count("judges", filter=Q(judges__status=s)) for s in statuses})
     )
     answered = JudgeItem.objects.filter(judge__study=study, answered_at__isnull=False)
@@ -210,7 +242,11 @@ def live_numbers(study: Study) -> dict[str, Any]:
     failed_items = 0
     all_ms: list[int] = []
     for item in answered.select_related("entry", "judge").only(
-        "server_ms", "rating", "choice", "judge__study_list_id", "entry__is_attention",
+        "server_ms",
+        "rating",
+        "choice",
+        "judge__study_list_id",
+        "entry__is_attention",
         "entry__attention",
     ):
         list_id = item.judge.study_list_id
@@ -230,8 +266,12 @@ def live_numbers(study: Study) -> dict[str, Any]:
         ms = ms_by_list.get(sl.pk, [])
         condition = sl.condition.name if sl.condition else "mixed"
         row = {
-            "list": sl.name, "condition": condition, "quota": sl.quota,
-            "started": started, "active": counts["active"], "completed": counts["completed"],
+            "list": sl.name,
+            "condition": condition,
+            "quota": sl.quota,
+            "started": started,
+            "active": counts["active"],
+            "completed": counts["completed"],
             "expired": counts["expired"],
             "completion_rate": round(counts["completed"] / started, 3) if started else None,
             "median_ms_per_item": int(statistics.median(ms)) if ms else None,
@@ -240,16 +280,26 @@ def live_numbers(study: Study) -> dict[str, Any]:
         }
         rows.append(row)
         agg = by_condition.setdefault(condition, defaultdict(int))
-        for key in ("quota", "started", "active", "completed", "expired",
-                    "attention_failed_judges"):
+        for key in (
+            "quota",
+            "started",
+            "active",
+            "completed",
+            "expired",
+            "attention_failed_judges",
+        ):
             agg[key] += row[key]
             totals[key] += row[key]
     turned_away = Judge.objects.filter(study=study, status=Judge.Status.FULL).count()
     conditions = [
-        {"condition": name, **agg,
-         "completion_rate": round(agg["completed"] / agg["started"], 3) if agg["started"]
-         else None,
-         "quota_percent": _percent(agg["completed"], agg["quota"])}
+        {
+            "condition": name,
+            **agg,
+            "completion_rate": round(agg["completed"] / agg["started"], 3)
+            if agg["started"]
+            else None,
+            "quota_percent": _percent(agg["completed"], agg["quota"]),
+        }
         for name, agg in by_condition.items()
     ]
     return {
@@ -258,11 +308,21 @@ def live_numbers(study: Study) -> dict[str, Any]:
         "lists": rows,
         "conditions": conditions,
         "totals": {
-            **{k: totals[k] for k in ("quota", "started", "active", "completed", "expired",
-                                      "attention_failed_judges")},
+            **{
+                k: totals[k]
+                for k in (
+                    "quota",
+                    "started",
+                    "active",
+                    "completed",
+                    "expired",
+                    "attention_failed_judges",
+                )
+            },
             "full_turned_away": turned_away,
             "completion_rate": round(totals["completed"] / totals["started"], 3)
-            if totals["started"] else None,
+            if totals["started"]
+            else None,
             "median_ms_per_item": int(statistics.median(all_ms)) if all_ms else None,
             "answers": answered.count(),
             "attention_failed_items": failed_items,
@@ -298,13 +358,18 @@ def accuracy_summary(study: Study) -> list[dict[str, Any]]:
     out = []
     for cond in study.conditions.order_by("position"):
         accs = by_condition.get(cond.name, [])
-        out.append({
-            "condition": cond.name, "is_control": cond.is_control, "judges": len(accs),
-            "answers": answers.get(cond.name, 0),
-            "mean_accuracy": round(statistics.fmean(accs), 3) if accs else None,
-            "neutral_rate": round(neutral[cond.name] / answers[cond.name], 3)
-            if answers.get(cond.name) else None,
-        })
+        out.append(
+            {
+                "condition": cond.name,
+                "is_control": cond.is_control,
+                "judges": len(accs),
+                "answers": answers.get(cond.name, 0),
+                "mean_accuracy": round(statistics.fmean(accs), 3) if accs else None,
+                "neutral_rate": round(neutral[cond.name] / answers[cond.name], 3)
+                if answers.get(cond.name)
+                else None,
+            }
+        )
     return out
 
 
@@ -315,19 +380,24 @@ def study_summaries(studies) -> list[dict[str, Any]]:
     """One line per study for the list page."""
     studies = list(
         studies.select_related("owner", "corpus").annotate(
-            n_articles=Count("study_articles", filter=Q(study_articles__dropped=False),
-                             distinct=True),
+            n_articles=Count(
+                "study_articles", filter=Q(study_articles__dropped=False), distinct=True
+            ),
             n_conditions=Count("conditions", distinct=True),
-            n_completed=Count("judges", filter=Q(judges__status=Judge.Status.COMPLETED),
-                              distinct=True),
+            n_completed=Count(
+                "judges", filter=Q(judges__status=Judge.Status.COMPLETED), distinct=True
+            ),
         )
     )
     return [{"study": s} for s in studies]
 
 
 def corpora_summaries() -> list[dict[str, Any]]:
-    return list(Corpus.objects.annotate(n=Count("articles")).order_by("name").values(
-        "name", "n", "created_at"))
+    return list(
+        Corpus.objects.annotate(n=Count("articles"))
+        .order_by("name")
+        .values("name", "n", "created_at")
+    )
 
 
 def audit_log(study: Study, limit: int | None = None) -> list[AuditEvent]:

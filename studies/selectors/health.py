@@ -54,5 +54,11 @@ def health_report() -> dict[str, Any]:
     broker = _broker()
     workers = _workers(broker["ok"])
     # Judging needs only the database; background work needs the broker and workers.
-    return {"ok": db["ok"], "database": db, "broker": broker, "workers": workers,
-            "judging": db["ok"], "background_work": broker["ok"] and workers["ok"]}
+    return {
+        "ok": db["ok"],
+        "database": db,
+        "broker": broker,
+        "workers": workers,
+        "judging": db["ok"],
+        "background_work": broker["ok"] and workers["ok"],
+    }

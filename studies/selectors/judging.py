@@ -20,8 +20,15 @@ _SPACES = re.compile(r"\s+")
 # One typographic convention for every text: a human article's curly quotes or ellipsis
 # characters would otherwise tell it apart from a model's straight ones.
 _TYPOGRAPHY = str.maketrans(
-    {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'",
-     "\u00a0": " ", "\u2026": "..."}
+    {
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u00a0": " ",
+        "\u2026": "...",
+    }
 )
 
 
@@ -62,8 +69,11 @@ def item_view(*, item: JudgeItem, protocol: str, total: int) -> ItemView:
     if entry.is_attention:
         att = entry.attention or {}
         title, subtitle = att.get("title", ""), att.get("subtitle", "")
-        raw = [att.get("body", "")] if protocol == "single" else [att.get("left", ""),
-                                                                   att.get("right", "")]
+        raw = (
+            [att.get("body", "")]
+            if protocol == "single"
+            else [att.get("left", ""), att.get("right", "")]
+        )
     else:
         title, subtitle = entry.article.title, entry.article.subtitle
         if protocol == "single":
@@ -73,8 +83,12 @@ def item_view(*, item: JudgeItem, protocol: str, total: int) -> ItemView:
         else:
             raw = [entry.machine_text.body, entry.text.body]
     return ItemView(
-        token=item.token, number=item.position + 1, total=total, protocol=protocol,
-        title=plain_line(title), subtitle=plain_line(subtitle),
+        token=item.token,
+        number=item.position + 1,
+        total=total,
+        protocol=protocol,
+        title=plain_line(title),
+        subtitle=plain_line(subtitle),
         bodies=tuple(text_paragraphs(b) for b in raw),
     )
 
@@ -115,7 +129,7 @@ def _markov_text(*, training: list[str], length: int, seed: str, opening: str = 
         words = body.split()
         for i in range(len(words) - 2):
             follow[(words[i], words[i + 1])].append(words[i + 2])
-            if words[i][:1].isupper() and (i == 0 or words[i - 1][-1:] in ".!?\""):
+            if words[i][:1].isupper() and (i == 0 or words[i - 1][-1:] in '.!?"'):
                 starts.append((words[i], words[i + 1]))
     rng = random.Random(seed)
     if not starts:
@@ -147,7 +161,7 @@ def _sentence_cut(text: str) -> str:
 
 def _paragraphs(text: str) -> str:
     sentences = re.split(r"(?<=[.!?])\s+", text)
-    return "\n\n".join(" ".join(sentences[i: i + 3]) for i in range(0, len(sentences), 3))
+    return "\n\n".join(" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3))
 
 
 def _human_cut(body: str, words: int) -> str:
@@ -170,8 +184,11 @@ def practice_articles(*, study: Study) -> list[Article]:
     n = study.spec.get("practice", {}).get("items", 0)
     excluded = set(study.study_articles.values_list("article_id", flat=True))
     pool = [
-        a for a in Article.objects.filter(corpus_id=study.corpus_id).exclude(pk__in=excluded)
-        .exclude(key__in=study.context_keys).order_by("key")
+        a
+        for a in Article.objects.filter(corpus_id=study.corpus_id)
+        .exclude(pk__in=excluded)
+        .exclude(key__in=study.context_keys)
+        .order_by("key")
     ]
     rng = random.Random(f"practice:{study.seed}")
     return rng.sample(pool, min(len(pool), n + 6))
@@ -190,7 +207,9 @@ def practice_item(*, study: Study, position: int) -> PracticeItem | None:
     words = study.spec.get("target_words", 200)
     human = _human_cut(article.shown_body, words)
     machine = _markov_text(
-        training=training, length=len(human.split()), seed=f"practice:{study.seed}:{position}",
+        training=training,
+        length=len(human.split()),
+        seed=f"practice:{study.seed}:{position}",
         opening=human,
     )
     # Alternate the kinds so a practice round of two shows one of each.
@@ -203,9 +222,13 @@ def practice_item(*, study: Study, position: int) -> PracticeItem | None:
         is_machine, side = None, "left" if first_kind else "right"
         raw = [human, machine] if side == "left" else [machine, human]
     view = ItemView(
-        token=f"practice-{position + 1}", number=position + 1, total=total,
-        protocol=study.protocol, title=plain_line(article.title),
-        subtitle=plain_line(article.subtitle), bodies=tuple(text_paragraphs(b) for b in raw),
+        token=f"practice-{position + 1}",
+        number=position + 1,
+        total=total,
+        protocol=study.protocol,
+        title=plain_line(article.title),
+        subtitle=plain_line(article.subtitle),
+        bodies=tuple(text_paragraphs(b) for b in raw),
     )
     return PracticeItem(position, total, article, is_machine, side, view)
 
@@ -242,9 +265,13 @@ class Debrief:
 
 def _credit(article: Article) -> Credit:
     return Credit(
-        title=plain_line(article.title), source=article.source, author=article.author,
-        date=article.date.isoformat() if article.date else "", url=article.url,
-        license=article.license, license_url=article.license_url,
+        title=plain_line(article.title),
+        source=article.source,
+        author=article.author,
+        date=article.date.isoformat() if article.date else "",
+        url=article.url,
+        license=article.license,
+        license_url=article.license_url,
         attribution=article.attribution,
     )
 
@@ -262,11 +289,14 @@ def debrief_for_judge(*, judge: Judge) -> Debrief:
     for item in items:
         entry = item.entry
         articles[entry.article_id] = entry.article
-        rows.append(DebriefRow(
-            title=plain_line(entry.article.title), protocol=judge.study.protocol,
-            is_machine=entry.text.is_machine if judge.study.protocol == "single" else None,
-            human_side=entry.human_side,
-        ))
+        rows.append(
+            DebriefRow(
+                title=plain_line(entry.article.title),
+                protocol=judge.study.protocol,
+                is_machine=entry.text.is_machine if judge.study.protocol == "single" else None,
+                human_side=entry.human_side,
+            )
+        )
     for answer in PracticeAnswer.objects.filter(judge=judge).select_related("article"):
         articles.setdefault(answer.article_id, answer.article)
     credits = sorted((_credit(a) for a in articles.values()), key=lambda c: c.title.lower())
@@ -300,8 +330,9 @@ def judge_completion(*, judge: Judge) -> Completion:
         action = f"{base}/mturk/externalSubmit" if base in MTURK_HOSTS else ""
         assignment = judge.platform_meta.get("assignmentId", "")
     return Completion(
-        platform=judge.platform, code=judge.completion_code,
-        redirect_url=recruitment.get("completion_url", "") if judge.platform == "prolific"
-        else "",
-        mturk_action=action, mturk_assignment_id=assignment,
+        platform=judge.platform,
+        code=judge.completion_code,
+        redirect_url=recruitment.get("completion_url", "") if judge.platform == "prolific" else "",
+        mturk_action=action,
+        mturk_assignment_id=assignment,
     )

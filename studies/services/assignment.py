@@ -84,12 +84,16 @@ def judge_enter(
             if existing is not None:
                 return Entry(judge_resume(study=study, judge=existing, now=now), resumed=True)
             earlier = study.spec.get("exclude_judges_from") or []
-            if earlier and Judge.objects.filter(
-                study__slug__in=earlier, platform=platform, external_id=external_id
-            ).exists():
+            if (
+                earlier
+                and Judge.objects.filter(
+                    study__slug__in=earlier, platform=platform, external_id=external_id
+                ).exists()
+            ):
                 raise EntryRefused(
-                    "excluded", "You took part in an earlier, related study, so you cannot "
-                    "take part in this one. Thank you for your interest."
+                    "excluded",
+                    "You took part in an earlier, related study, so you cannot "
+                    "take part in this one. Thank you for your interest.",
                 )
         expire_stale_judges(study=study, now=now)
         counts = list_counts(study)
@@ -97,8 +101,13 @@ def judge_enter(
         open_lists = [sl for sl in lists if counts.get(sl.pk, 0) < sl.quota]
         token = secrets.token_urlsafe(24)
         judge = Judge(
-            study=study, token=token, platform=platform, external_id=external_id or None,
-            platform_meta=meta or {}, simulated=simulated, last_seen_at=now,
+            study=study,
+            token=token,
+            platform=platform,
+            external_id=external_id or None,
+            platform_meta=meta or {},
+            simulated=simulated,
+            last_seen_at=now,
             pseudonym=pseudonym_for(
                 study_id=study.pk, platform=platform, identity=external_id or token
             ),
@@ -147,7 +156,8 @@ def _build_queue(study: Study, judge: Judge) -> None:
         design_lib.default_attention_positions(len(items), len(checks))
     )
     order, slots = design_lib.queue_order(
-        len(items), attention_positions=positions[: len(checks)],
+        len(items),
+        attention_positions=positions[: len(checks)],
         seed=f"queue:{study.seed}:{judge.token}",
     )
     sequence = [items[i] for i in order]

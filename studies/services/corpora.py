@@ -18,8 +18,20 @@ from studies.models import Article, Corpus
 
 REQUIRED = ("title", "body")
 RECOGNISED = {
-    "id", "title", "subtitle", "subtitle_type", "body", "source", "url", "date", "author",
-    "license", "license_url", "attribution", "word_count", "source_file",
+    "id",
+    "title",
+    "subtitle",
+    "subtitle_type",
+    "body",
+    "source",
+    "url",
+    "date",
+    "author",
+    "license",
+    "license_url",
+    "attribution",
+    "word_count",
+    "source_file",
 }
 MAX_ERRORS_SHOWN = 25
 
@@ -27,9 +39,41 @@ MAX_ERRORS_SHOWN = 25
 # whitespace and a capital letter, digit or opening quote.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]?\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])")
 _ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "gen", "gov", "sen", "rep", "lt",
-    "col", "capt", "sgt", "no", "vs", "inc", "co", "corp", "ltd", "jan", "feb", "aug", "sept",
-    "oct", "nov", "dec", "u.s", "u.k", "e.g", "i.e", "a.m", "p.m",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "st",
+    "jr",
+    "sr",
+    "gen",
+    "gov",
+    "sen",
+    "rep",
+    "lt",
+    "col",
+    "capt",
+    "sgt",
+    "no",
+    "vs",
+    "inc",
+    "co",
+    "corp",
+    "ltd",
+    "jan",
+    "feb",
+    "aug",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "u.s",
+    "u.k",
+    "e.g",
+    "i.e",
+    "a.m",
+    "p.m",
 }
 
 
@@ -70,7 +114,7 @@ def first_sentence(text: str) -> tuple[str, str]:
         before = stripped[: match.start() + 1].split()[-1].rstrip(".!?")
         if before.lower() in _ABBREVIATIONS or (len(before) <= 2 and before[:1].isupper()):
             continue  # "Mr. Smith", "U.S. officials", "J. Doe"
-        return stripped[: match.end()].rstrip(), stripped[match.end():].lstrip()
+        return stripped[: match.end()].rstrip(), stripped[match.end() :].lstrip()
     return stripped, ""
 
 
@@ -170,8 +214,17 @@ def parse_corpus_file(path: Path) -> tuple[list[ParsedArticle], list[str]]:
             elif not value.strip():
                 problems.append(f"{where}: field '{name}' is empty")
                 bad = True
-        for name in ("subtitle", "source", "url", "author", "license", "license_url",
-                     "attribution", "subtitle_type", "source_file"):
+        for name in (
+            "subtitle",
+            "source",
+            "url",
+            "author",
+            "license",
+            "license_url",
+            "attribution",
+            "subtitle_type",
+            "source_file",
+        ):
             value = record.get(name)
             if value is not None and not isinstance(value, str):
                 problems.append(f"{where}: field '{name}' must be text, got {value!r}")
@@ -194,7 +247,9 @@ def parse_corpus_file(path: Path) -> tuple[list[ParsedArticle], list[str]]:
         if not key:
             key = "sha-" + hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()[:12]
         if key in seen:
-            problems.append(f"{where}: field 'id': duplicate id {key!r} (first on line {seen[key]})")
+            problems.append(
+                f"{where}: field 'id': duplicate id {key!r} (first on line {seen[key]})"
+            )
             continue
         seen[key] = line
         extra = {k: v for k, v in record.items() if k not in RECOGNISED}
@@ -224,8 +279,15 @@ def parse_corpus_file(path: Path) -> tuple[list[ParsedArticle], list[str]]:
             "metadata": extra,
             **{
                 name: (record.get(name) or "").strip()
-                for name in ("source", "url", "author", "license", "license_url",
-                             "attribution", "source_file")
+                for name in (
+                    "source",
+                    "url",
+                    "author",
+                    "license",
+                    "license_url",
+                    "attribution",
+                    "source_file",
+                )
             },
         }
         fields["content_hash"] = _content_hash(fields)
@@ -244,7 +306,8 @@ def parse_corpus_file(path: Path) -> tuple[list[ParsedArticle], list[str]]:
 def _content_hash(fields: dict) -> str:
     canonical = json.dumps(
         {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in fields.items()},
-        sort_keys=True, ensure_ascii=False,
+        sort_keys=True,
+        ensure_ascii=False,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -271,8 +334,12 @@ def corpus_import(*, path: Path | str, name: str) -> ImportResult:
         if problems:
             raise CorpusImportError(problems)
         new = [
-            Article(corpus=corpus, key=p.key, source_file=p.fields.pop("source_file") or str(path),
-                    **p.fields)
+            Article(
+                corpus=corpus,
+                key=p.key,
+                source_file=p.fields.pop("source_file") or str(path),
+                **p.fields,
+            )
             for p in parsed
             if p.key not in existing
         ]

@@ -65,8 +65,9 @@ def accuracy_look(*, study: Study, actor=None) -> list[dict[str, Any]]:
 
 def download_audit(*, study: Study, actor, filename: str, payments: bool = False) -> None:
     """Every download from the dashboard is an export, and goes into the audit log."""
-    audit(study=study, action="export", actor=actor, file=filename, via="dashboard",
-          payments=payments)
+    audit(
+        study=study, action="export", actor=actor, file=filename, via="dashboard", payments=payments
+    )
 
 
 def _safe_name(name: str) -> str:

@@ -25,17 +25,48 @@ from studies.models import AuditEvent, Judge, JudgeItem, Study, StudyArticle, Te
 from studies.services.studies import audit
 
 RESPONSE_COLUMNS = [
-    "study", "condition", "params", "judge", "list", "article", "item", "is_machine", "rating",
-    "choice", "confidence", "correct", "position", "server_ms", "visible_ms", "excluded",
+    "study",
+    "condition",
+    "params",
+    "judge",
+    "list",
+    "article",
+    "item",
+    "is_machine",
+    "rating",
+    "choice",
+    "confidence",
+    "correct",
+    "position",
+    "server_ms",
+    "visible_ms",
+    "excluded",
     "exclusion_reason",
 ]
 OPTIONAL_COLUMNS = [
-    "is_control", "protocol", "human_side", "words_shown", "is_attention", "is_practice",
-    "simulated", "paste_count", "copy_count", "tabaway_count",
+    "is_control",
+    "protocol",
+    "human_side",
+    "words_shown",
+    "is_attention",
+    "is_practice",
+    "simulated",
+    "paste_count",
+    "copy_count",
+    "tabaway_count",
 ]
 YES = {"yes", "true", "1", "y", "on"}
-SOFTWARE = ("Django", "celery", "torch", "transformers", "numpy", "scipy", "statsmodels",
-            "pandas", "newseval")
+SOFTWARE = (
+    "Django",
+    "celery",
+    "torch",
+    "transformers",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "pandas",
+    "newseval",
+)
 
 
 def _yes(value: Any) -> bool:
@@ -77,8 +108,15 @@ def judge_exclusions(study: Study, judges: Iterable[Judge]) -> dict[int, list[st
 def _answered_items(study: Study):
     return (
         JudgeItem.objects.filter(judge__study=study, answered_at__isnull=False)
-        .select_related("judge", "judge__study_list", "entry", "entry__text",
-                        "entry__machine_text", "entry__condition", "entry__article")
+        .select_related(
+            "judge",
+            "judge__study_list",
+            "entry",
+            "entry__text",
+            "entry__machine_text",
+            "entry__condition",
+            "entry__article",
+        )
         .order_by("judge__pk", "position")
     )
 
@@ -105,45 +143,55 @@ def response_rows(study: Study) -> list[dict[str, Any]]:
             article, is_machine = "", ""
         else:
             condition = entry.condition
-            words = entry.text.word_count + (entry.machine_text.word_count
-                                             if entry.machine_text_id else 0)
-            item_key = (f"P{entry.text_id}-{entry.machine_text_id}" if entry.machine_text_id
-                        else f"T{entry.text_id}")
+            words = entry.text.word_count + (
+                entry.machine_text.word_count if entry.machine_text_id else 0
+            )
+            item_key = (
+                f"P{entry.text_id}-{entry.machine_text_id}"
+                if entry.machine_text_id
+                else f"T{entry.text_id}"
+            )
             article = entry.article.key
             is_machine = "" if entry.machine_text_id else int(entry.text.is_machine)
-        if min_ms_per_word and item.server_ms is not None and not entry.is_attention and \
-                item.server_ms < min_ms_per_word * words:
+        if (
+            min_ms_per_word
+            and item.server_ms is not None
+            and not entry.is_attention
+            and item.server_ms < min_ms_per_word * words
+        ):
             reasons.append("too fast for the word count")
         correct = _correct(item)
-        rows.append({
-            "study": study.slug,
-            "condition": condition.name if condition else "",
-            "params": condition.params if condition and condition.params else "",
-            "judge": judge.pseudonym,
-            "list": judge.study_list.name if judge.study_list else "",
-            "article": article,
-            "item": item_key,
-            "is_machine": is_machine,
-            "rating": item.rating if item.rating is not None else "",
-            "choice": item.choice,
-            "confidence": item.confidence if item.confidence is not None else "",
-            "correct": "" if correct is None else correct,
-            "position": item.position + 1,
-            "server_ms": item.server_ms if item.server_ms is not None else "",
-            "visible_ms": item.visible_ms,
-            "excluded": int(bool(reasons)),
-            "exclusion_reason": "; ".join(reasons),
-            "is_control": int(bool(condition and condition.is_control)),
-            "protocol": study.protocol,
-            "human_side": entry.human_side,
-            "words_shown": words,
-            "is_attention": int(entry.is_attention),
-            "is_practice": 0,
-            "simulated": int(judge.simulated),
-            "paste_count": item.paste_count,
-            "copy_count": item.copy_count,
-            "tabaway_count": item.tabaway_count,
-        })
+        rows.append(
+            {
+                "study": study.slug,
+                "condition": condition.name if condition else "",
+                "params": condition.params if condition and condition.params else "",
+                "judge": judge.pseudonym,
+                "list": judge.study_list.name if judge.study_list else "",
+                "article": article,
+                "item": item_key,
+                "is_machine": is_machine,
+                "rating": item.rating if item.rating is not None else "",
+                "choice": item.choice,
+                "confidence": item.confidence if item.confidence is not None else "",
+                "correct": "" if correct is None else correct,
+                "position": item.position + 1,
+                "server_ms": item.server_ms if item.server_ms is not None else "",
+                "visible_ms": item.visible_ms,
+                "excluded": int(bool(reasons)),
+                "exclusion_reason": "; ".join(reasons),
+                "is_control": int(bool(condition and condition.is_control)),
+                "protocol": study.protocol,
+                "human_side": entry.human_side,
+                "words_shown": words,
+                "is_attention": int(entry.is_attention),
+                "is_practice": 0,
+                "simulated": int(judge.simulated),
+                "paste_count": item.paste_count,
+                "copy_count": item.copy_count,
+                "tabaway_count": item.tabaway_count,
+            }
+        )
     return rows
 
 
@@ -154,25 +202,40 @@ def item_rows(study: Study) -> list[dict[str, Any]]:
     rows = []
     for text in Text.objects.filter(study=study).select_related("condition", "article"):
         a = text.article
-        rows.append({
-            "item": f"T{text.pk}", "condition": text.condition.name, "article": a.key,
-            "is_machine": int(text.is_machine), "words": text.word_count, "sha256": text.sha256,
-            "dropped": int(a.pk in dropped), "title": a.title, "subtitle": a.subtitle,
-            "body": text.body, "source": a.source, "url": a.url,
-            "date": a.date.isoformat() if a.date else "", "author": a.author,
-            "license": a.license, "license_url": a.license_url, "attribution": a.attribution,
-            "provenance": json.dumps(text.provenance, sort_keys=True, ensure_ascii=False),
-        })
+        rows.append(
+            {
+                "item": f"T{text.pk}",
+                "condition": text.condition.name,
+                "article": a.key,
+                "is_machine": int(text.is_machine),
+                "words": text.word_count,
+                "sha256": text.sha256,
+                "dropped": int(a.pk in dropped),
+                "title": a.title,
+                "subtitle": a.subtitle,
+                "body": text.body,
+                "source": a.source,
+                "url": a.url,
+                "date": a.date.isoformat() if a.date else "",
+                "author": a.author,
+                "license": a.license,
+                "license_url": a.license_url,
+                "attribution": a.attribution,
+                "provenance": json.dumps(text.provenance, sort_keys=True, ensure_ascii=False),
+            }
+        )
     return sorted(rows, key=lambda r: (r["condition"], r["article"], r["is_machine"]))
 
 
 def judge_rows(study: Study) -> list[dict[str, Any]]:
-    judges = list(Judge.objects.filter(study=study).select_related("study_list",
-                                                                    "study_list__condition"))
+    judges = list(
+        Judge.objects.filter(study=study).select_related("study_list", "study_list__condition")
+    )
     failures: dict[int, int] = defaultdict(int)
     answers: dict[int, int] = defaultdict(int)
-    for item in JudgeItem.objects.filter(judge__study=study, answered_at__isnull=False) \
-            .select_related("entry"):
+    for item in JudgeItem.objects.filter(
+        judge__study=study, answered_at__isnull=False
+    ).select_related("entry"):
         answers[item.judge_id] += 1
         if item.entry.is_attention and _correct(item) == 0:
             failures[item.judge_id] += 1
@@ -183,19 +246,25 @@ def judge_rows(study: Study) -> list[dict[str, Any]]:
     rows = []
     for judge in judges:
         sl = judge.study_list
-        rows.append({
-            "judge": judge.pseudonym, "list": sl.name if sl else "",
-            "condition": sl.condition.name if sl and sl.condition else "",
-            "status": judge.status, "simulated": int(judge.simulated),
-            "platform": judge.platform, "consent_version": judge.consent_version,
-            "started_at": judge.started_at.isoformat(),
-            "completed_at": judge.completed_at.isoformat() if judge.completed_at else "",
-            "answers": answers[judge.pk], "attention_failures": failures[judge.pk],
-            "flags": ";".join(judge.flags),
-            **{f"closing_{k}": _flat(judge.closing.get(k, "")) for k in closing_keys},
-            "excluded": int(bool(excluded[judge.pk])),
-            "exclusion_reason": "; ".join(excluded[judge.pk]),
-        })
+        rows.append(
+            {
+                "judge": judge.pseudonym,
+                "list": sl.name if sl else "",
+                "condition": sl.condition.name if sl and sl.condition else "",
+                "status": judge.status,
+                "simulated": int(judge.simulated),
+                "platform": judge.platform,
+                "consent_version": judge.consent_version,
+                "started_at": judge.started_at.isoformat(),
+                "completed_at": judge.completed_at.isoformat() if judge.completed_at else "",
+                "answers": answers[judge.pk],
+                "attention_failures": failures[judge.pk],
+                "flags": ";".join(judge.flags),
+                **{f"closing_{k}": _flat(judge.closing.get(k, "")) for k in closing_keys},
+                "excluded": int(bool(excluded[judge.pk])),
+                "exclusion_reason": "; ".join(excluded[judge.pk]),
+            }
+        )
     return rows
 
 
@@ -207,10 +276,15 @@ def _flat(value: Any) -> str:
 
 def payment_rows(study: Study) -> list[dict[str, Any]]:
     return [
-        {"pseudonym": j.pseudonym, "platform": j.platform, "external_id": j.external_id or "",
-         "status": j.status, "completion_code": j.completion_code,
-         "completed_at": j.completed_at.isoformat() if j.completed_at else "",
-         "platform_meta": json.dumps(j.platform_meta, sort_keys=True)}
+        {
+            "pseudonym": j.pseudonym,
+            "platform": j.platform,
+            "external_id": j.external_id or "",
+            "status": j.status,
+            "completion_code": j.completion_code,
+            "completed_at": j.completed_at.isoformat() if j.completed_at else "",
+            "platform_meta": json.dumps(j.platform_meta, sort_keys=True),
+        }
         for j in Judge.objects.filter(study=study).order_by("started_at")
     ]
 
@@ -240,8 +314,13 @@ def study_record(study: Study) -> dict[str, Any]:
         "spec": study.spec,
         "seeds": {"study": study.seed},
         "conditions": [
-            {"name": c.name, "model": c.model, "params": c.params, "is_control": c.is_control,
-             "settings": c.settings}
+            {
+                "name": c.name,
+                "model": c.model,
+                "params": c.params,
+                "is_control": c.is_control,
+                "settings": c.settings,
+            }
             for c in study.conditions.all()
         ],
         "context_articles": study.context_keys,
@@ -250,8 +329,9 @@ def study_record(study: Study) -> dict[str, Any]:
         "counts": {
             "judges": dict(counts),
             "simulated_judges": judges.filter(simulated=True).count(),
-            "responses": JudgeItem.objects.filter(judge__study=study,
-                                                  answered_at__isnull=False).count(),
+            "responses": JudgeItem.objects.filter(
+                judge__study=study, answered_at__isnull=False
+            ).count(),
         },
         "exclusions": {
             "articles": [
@@ -261,8 +341,12 @@ def study_record(study: Study) -> dict[str, Any]:
             "rules": study.spec["analysis"],
         },
         "audit_log": [
-            {"at": e.at.isoformat(), "action": e.action,
-             "actor": e.actor.get_username() if e.actor else None, "detail": e.detail}
+            {
+                "at": e.at.isoformat(),
+                "action": e.action,
+                "actor": e.actor.get_username() if e.actor else None,
+                "detail": e.detail,
+            }
             for e in AuditEvent.objects.filter(study=study).select_related("actor")
         ],
         "software": software_versions(),
@@ -286,16 +370,18 @@ def export_files(study: Study, *, payments: bool = False) -> dict[str, str]:
             "responses.csv": csv_text(response_rows(study), RESPONSE_COLUMNS + OPTIONAL_COLUMNS),
             "items.csv": csv_text(item_rows(study)),
             "judges.csv": csv_text(judge_rows(study)),
-            "study.json": json.dumps(study_record(study), indent=2, ensure_ascii=False,
-                                     default=str),
+            "study.json": json.dumps(
+                study_record(study), indent=2, ensure_ascii=False, default=str
+            ),
         }
         if payments:
             files["payments.csv"] = csv_text(payment_rows(study))
     return files
 
 
-def study_export(*, study: Study, out_dir: Path | str, actor=None, payments: bool = False,
-                 via: str = "command") -> list[Path]:
+def study_export(
+    *, study: Study, out_dir: Path | str, actor=None, payments: bool = False, via: str = "command"
+) -> list[Path]:
     """Write the export files to ``out_dir`` and record the export in the audit log."""
     audit(study=study, action="export", actor=actor, payments=payments, via=via)
     out = Path(out_dir)

@@ -31,7 +31,10 @@ def condition_seed(study: Study, condition: Condition) -> int:
 
 @transaction.atomic
 def generation_start(
-    *, study: Study, actor=None, condition_names: list[str] | None = None,
+    *,
+    study: Study,
+    actor=None,
+    condition_names: list[str] | None = None,
     send: bool = True,
 ) -> list[GenerationJob]:
     """Queue generation for the study's conditions (all, or the named ones); resumes failed jobs.
@@ -120,32 +123,44 @@ def _inputs(job: GenerationJob) -> _Inputs:
     cfg = condition.settings
     entry = generator.load_registry()[condition.model]
     articles = [
-        sa.article for sa in StudyArticle.objects.filter(study=study)
-        .filter(~Q(drop_kind="excluded")).select_related("article").order_by("position")
+        sa.article
+        for sa in StudyArticle.objects.filter(study=study)
+        .filter(~Q(drop_kind="excluded"))
+        .select_related("article")
+        .order_by("position")
     ]
     targets = [
         generator.Target(key=a.key, title=a.title, subtitle=a.subtitle, human_body=a.shown_body)
         for a in articles
     ]
     k = cfg["context_articles"]
-    by_key = {a.key: a for a in Article.objects.filter(corpus=study.corpus,
-                                                      key__in=study.context_keys[:k])}
+    by_key = {
+        a.key: a
+        for a in Article.objects.filter(corpus=study.corpus, key__in=study.context_keys[:k])
+    }
     context = [
-        generator.ContextArticle(key=key, title=by_key[key].title,
-                                 subtitle=by_key[key].subtitle, body=by_key[key].body)
+        generator.ContextArticle(
+            key=key, title=by_key[key].title, subtitle=by_key[key].subtitle, body=by_key[key].body
+        )
         for key in study.context_keys[:k]
     ]
     decoding = generator.DecodingSettings(
-        temperature=cfg["temperature"], top_p=cfg["top_p"], top_k=cfg["top_k"],
-        repetition_penalty=cfg["repetition_penalty"], max_new_tokens=cfg["max_new_tokens"],
+        temperature=cfg["temperature"],
+        top_p=cfg["top_p"],
+        top_k=cfg["top_k"],
+        repetition_penalty=cfg["repetition_penalty"],
+        max_new_tokens=cfg["max_new_tokens"],
     )
     selection = generator.SelectionSettings(
-        candidates=cfg["candidates"], target_words=spec["target_words"],
+        candidates=cfg["candidates"],
+        target_words=spec["target_words"],
         min_words_ratio=spec["generation"]["min_words_ratio"],
         min_distinct_4gram=spec["generation"]["min_distinct_4gram"],
     )
     plan = generator.plan_batches(
-        targets, candidates=cfg["candidates"], batch_size=spec["generation"]["batch_size"],
+        targets,
+        candidates=cfg["candidates"],
+        batch_size=spec["generation"]["batch_size"],
         seed=condition_seed(study, condition),
     )
     return _Inputs(entry, targets, context, decoding, selection, cfg["prompt_format"], plan)
@@ -165,8 +180,10 @@ def generation_run(*, job_id: int, progress=None) -> None:
         inputs = _inputs(job)
         with transaction.atomic():
             GenerationJob.objects.filter(pk=job.pk).update(
-                plan=[[[u.target_key, u.candidate_index, u.seed] for u in b.units]
-                      for b in inputs.plan],
+                plan=[
+                    [[u.target_key, u.candidate_index, u.seed] for u in b.units]
+                    for b in inputs.plan
+                ],
                 total_batches=len(inputs.plan),
                 total_units=sum(b.size for b in inputs.plan),
             )
@@ -177,14 +194,19 @@ def generation_run(*, job_id: int, progress=None) -> None:
             backend = generator.open_backend(inputs.entry, threads=threads)
             targets_by_key = {t.key: t for t in inputs.targets}
             articles = dict(
-                Article.objects.filter(corpus=job.study.corpus,
-                                       key__in=list(targets_by_key)).values_list("key", "pk")
+                Article.objects.filter(
+                    corpus=job.study.corpus, key__in=list(targets_by_key)
+                ).values_list("key", "pk")
             )
             for batch in todo:
                 started = time.monotonic()
                 candidates = generator.run_batch(
-                    backend, batch, targets_by_key=targets_by_key, context=inputs.context,
-                    prompt_format=inputs.prompt_format, decoding=inputs.decoding,
+                    backend,
+                    batch,
+                    targets_by_key=targets_by_key,
+                    context=inputs.context,
+                    prompt_format=inputs.prompt_format,
+                    decoding=inputs.decoding,
                 )
                 _store_batch(job, batch.index, candidates, articles, time.monotonic() - started)
                 if progress is not None:
@@ -194,7 +216,8 @@ def generation_run(*, job_id: int, progress=None) -> None:
     except Exception as exc:
         log.exception("generation job %s failed", job_id)
         GenerationJob.objects.filter(pk=job_id).update(
-            state=GenerationJob.State.FAILED, error=f"{type(exc).__name__}: {exc}",
+            state=GenerationJob.State.FAILED,
+            error=f"{type(exc).__name__}: {exc}",
             finished_at=timezone.now(),
         )
         raise
@@ -221,11 +244,17 @@ def _store_batch(job, batch_index: int, candidates, article_pks, seconds: float)
         if Candidate.objects.filter(job=locked, batch_index=batch_index).exists():
             return  # another worker stored this batch first
         Candidate.objects.bulk_create(
-            Candidate(job=locked, article_id=article_pks[c.target_key],
-                      candidate_index=c.candidate_index, batch_index=batch_index,
-                      text=storable(c.text),
-                      provenance={**storable(c.provenance),
-                                  "control_chars_removed": len(c.text) - len(storable(c.text))})
+            Candidate(
+                job=locked,
+                article_id=article_pks[c.target_key],
+                candidate_index=c.candidate_index,
+                batch_index=batch_index,
+                text=storable(c.text),
+                provenance={
+                    **storable(c.provenance),
+                    "control_chars_removed": len(c.text) - len(storable(c.text)),
+                },
+            )
             for c in candidates
         )
         locked.done_batches += 1
@@ -233,8 +262,9 @@ def _store_batch(job, batch_index: int, candidates, article_pks, seconds: float)
         locked.new_tokens += sum(int(c.provenance.get("new_tokens") or 0) for c in candidates)
         locked.seconds += seconds
         locked.heartbeat_at = timezone.now()
-        locked.save(update_fields=["done_batches", "done_units", "new_tokens", "seconds",
-                                   "heartbeat_at"])
+        locked.save(
+            update_fields=["done_batches", "done_units", "new_tokens", "seconds", "heartbeat_at"]
+        )
 
 
 def _finish(job: GenerationJob, inputs: _Inputs) -> None:
@@ -270,36 +300,58 @@ def _finish(job: GenerationJob, inputs: _Inputs) -> None:
                 failed.append((target.key, result.failed_reason or "no candidate"))
                 continue
             provenance = {
-                **result.chosen.provenance, "model": condition.model,
-                "condition": condition.name, "max_words": result.max_words,
-                "cut_mode": result.cut_mode, "candidate_count": len(cands),
+                **result.chosen.provenance,
+                "model": condition.model,
+                "condition": condition.name,
+                "max_words": result.max_words,
+                "cut_mode": result.cut_mode,
+                "candidate_count": len(cands),
             }
-            text_store(condition=condition, article=article, is_machine=True,
-                       body=result.machine_text, provenance=provenance)
-            text_store(condition=condition, article=article, is_machine=False,
-                       body=result.human_text,
-                       provenance={"kind": "human", "max_words": result.max_words,
-                                   "cut_mode": result.cut_mode, "source": article.source,
-                                   "url": article.url, "license": article.license})
+            text_store(
+                condition=condition,
+                article=article,
+                is_machine=True,
+                body=result.machine_text,
+                provenance=provenance,
+            )
+            text_store(
+                condition=condition,
+                article=article,
+                is_machine=False,
+                body=result.human_text,
+                provenance={
+                    "kind": "human",
+                    "max_words": result.max_words,
+                    "cut_mode": result.cut_mode,
+                    "source": article.source,
+                    "url": article.url,
+                    "license": article.license,
+                },
+            )
         study = Study.objects.select_for_update().get(pk=job.study_id)
         for key, reason in failed:
             article = Article.objects.get(corpus=study.corpus, key=key)
             sa = StudyArticle.objects.get(study=study, article=article)
             if not sa.dropped:
-                article_drop(study=study, article=article, kind="failed",
-                             reason=f"{condition.name}: {reason}")
+                article_drop(
+                    study=study,
+                    article=article,
+                    kind="failed",
+                    reason=f"{condition.name}: {reason}",
+                )
         GenerationJob.objects.filter(pk=job.pk).update(
             state=GenerationJob.State.DONE, finished_at=timezone.now(), heartbeat_at=timezone.now()
         )
-        pending = GenerationJob.objects.filter(study=study).exclude(
-            state=GenerationJob.State.DONE
-        ).exists()
+        pending = (
+            GenerationJob.objects.filter(study=study)
+            .exclude(state=GenerationJob.State.DONE)
+            .exists()
+        )
         all_have_jobs = not study.conditions.filter(generation_job__isnull=True).exists()
         if not pending and all_have_jobs and study.status == Study.Status.GENERATING:
             study.status = Study.Status.READY
             study.save(update_fields=["status"])
-            audit(study=study, action="generation_done",
-                  dropped=[k for k, _ in failed])
+            audit(study=study, action="generation_done", dropped=[k for k, _ in failed])
 
 
 def jobs_reconcile() -> list[int]:

@@ -141,9 +141,10 @@ def _advance(judge: Judge, expected: str, **fields) -> Judge:
             for key, value in fields.items():
                 setattr(locked, key, value)
             locked.save(update_fields=["stage", *fields])
-            if locked.stage == "items" and not locked.items.filter(
-                answered_at__isnull=True
-            ).exists():
+            if (
+                locked.stage == "items"
+                and not locked.items.filter(answered_at__isnull=True).exists()
+            ):
                 locked.stage = "closing"
                 locked.save(update_fields=["stage"])
     return locked
@@ -176,8 +177,13 @@ def practice_position(*, judge: Judge) -> int:
 
 
 def practice_answer(
-    *, judge: Judge, position: int, rating: int | None = None, choice: str = "",
-    confidence: int | None = None, now: dt.datetime | None = None,
+    *,
+    judge: Judge,
+    position: int,
+    rating: int | None = None,
+    choice: str = "",
+    confidence: int | None = None,
+    now: dt.datetime | None = None,
 ) -> PracticeAnswer | None:
     """Store a practice answer for ``position`` if it is the next one; None otherwise."""
     now = now or timezone.now()
@@ -190,8 +196,14 @@ def practice_answer(
             return None
         _check_answer(locked.study.protocol, rating, choice, confidence)
         return PracticeAnswer.objects.create(
-            judge=locked, position=position, article=item.article, is_machine=item.is_machine,
-            human_side=item.human_side, rating=rating, choice=choice, confidence=confidence,
+            judge=locked,
+            position=position,
+            article=item.article,
+            is_machine=item.is_machine,
+            human_side=item.human_side,
+            rating=rating,
+            choice=choice,
+            confidence=confidence,
             answered_at=now,
         )
 
@@ -226,8 +238,8 @@ def _check_answer(protocol: str, rating, choice, confidence) -> None:
     if protocol == "single":
         if rating not in (1, 2, 3, 4, 5) or choice or confidence is not None:
             raise ValueError("a single-protocol answer is one rating from 1 to 5")
-    elif choice not in ("left", "right") or confidence not in (1, 2, 3, 4, 5) or (
-        rating is not None
+    elif (
+        choice not in ("left", "right") or confidence not in (1, 2, 3, 4, 5) or (rating is not None)
     ):
         raise ValueError("a paired answer is a side (left or right) and a confidence 1 to 5")
 
@@ -263,7 +275,9 @@ def item_answer(
             raise AnswerRefused("stage")
         current = (
             JudgeItem.objects.filter(judge=locked, answered_at__isnull=True)
-            .order_by("position").values_list("pk", flat=True).first()
+            .order_by("position")
+            .values_list("pk", flat=True)
+            .first()
         )
         if current != item.pk:
             raise AnswerRefused("not_current")
@@ -279,10 +293,19 @@ def item_answer(
         item.paste_count += _clamp(pastes, MAX_COUNT_PER_REQUEST)
         item.copy_count += _clamp(copies, MAX_COUNT_PER_REQUEST)
         item.tabaway_count += _clamp(tabaways, MAX_COUNT_PER_REQUEST)
-        item.save(update_fields=[
-            "answered_at", "rating", "choice", "confidence", "server_ms", "visible_ms",
-            "paste_count", "copy_count", "tabaway_count",
-        ])
+        item.save(
+            update_fields=[
+                "answered_at",
+                "rating",
+                "choice",
+                "confidence",
+                "server_ms",
+                "visible_ms",
+                "paste_count",
+                "copy_count",
+                "tabaway_count",
+            ]
+        )
         locked.last_seen_at = now
         fields = ["last_seen_at"]
         if not JudgeItem.objects.filter(judge=locked, answered_at__isnull=True).exists():
@@ -308,7 +331,9 @@ def item_signal(
     row = (
         JudgeItem.objects.filter(
             judge=judge, token=item_token, answered_at__isnull=True, served_at__isnull=False
-        ).values_list("pk", "served_at", "visible_ms").first()
+        )
+        .values_list("pk", "served_at", "visible_ms")
+        .first()
     )
     if row is None:
         return False
@@ -328,9 +353,7 @@ def item_signal(
 # --- closing and completion -------------------------------------------------------------
 
 
-def judge_complete(
-    *, judge: Judge, closing: dict, now: dt.datetime | None = None
-) -> Judge:
+def judge_complete(*, judge: Judge, closing: dict, now: dt.datetime | None = None) -> Judge:
     """Store the closing answers and complete, in one transaction; the completion code
     exists only once this has committed. A repeat returns the completed judge."""
     now = now or timezone.now()
@@ -355,7 +378,14 @@ def judge_complete(
         locked.completed_at = now
         locked.last_seen_at = now
         locked.completion_code = code
-        locked.save(update_fields=[
-            "closing", "status", "stage", "completed_at", "last_seen_at", "completion_code",
-        ])
+        locked.save(
+            update_fields=[
+                "closing",
+                "status",
+                "stage",
+                "completed_at",
+                "last_seen_at",
+                "completion_code",
+            ]
+        )
     return locked

@@ -15,8 +15,13 @@ from studies.services.studies import StudyError, audit
 
 
 def study_report(
-    *, study: Study, out_dir: Path | str, actor=None, seed: int | None = None,
-    n_boot: int = 2000, peek: bool = False,
+    *,
+    study: Study,
+    out_dir: Path | str,
+    actor=None,
+    seed: int | None = None,
+    n_boot: int = 2000,
+    peek: bool = False,
 ) -> Path:
     """Write report.html, results.json, tables and figures to ``out_dir``; return report.html.
 
@@ -30,16 +35,17 @@ def study_report(
             "the study is not closed: accuracy stays hidden unless you explicitly peek "
             "(each look is recorded in the audit log and the report)"
         )
-    audit(study=study, action="peek" if study.status != Study.Status.CLOSED else "report",
-          actor=actor)
+    audit(
+        study=study, action="peek" if study.status != Study.Status.CLOSED else "report", actor=actor
+    )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="newseval-export-") as tmp:
         for name, content in export_files(study).items():
             (Path(tmp) / name).write_text(content, encoding="utf-8")
         for name in ("responses.csv", "judges.csv", "study.json"):
-            (out / name).write_text((Path(tmp) / name).read_text(encoding="utf-8"),
-                                    encoding="utf-8")
-        analysis.analyze_path(tmp, out, seed=study.seed if seed is None else seed,
-                              n_boot=n_boot)
+            (out / name).write_text(
+                (Path(tmp) / name).read_text(encoding="utf-8"), encoding="utf-8"
+            )
+        analysis.analyze_path(tmp, out, seed=study.seed if seed is None else seed, n_boot=n_boot)
     return out / "report.html"

@@ -32,14 +32,14 @@ ATTENTION_SINGLE = [
         "title": "Attention check",
         "subtitle": "This item checks that the instructions are being read.",
         "body": "This is not a news article. To show that you read each item, please answer "
-        "\"very likely written by a human\" for this one.",
+        '"very likely written by a human" for this one.',
         "expected_rating": 1,
     },
     {
         "title": "Attention check",
         "subtitle": "This item checks that the instructions are being read.",
         "body": "This is not a news article. To show that you read each item, please answer "
-        "\"very likely written by a machine\" for this one.",
+        '"very likely written by a machine" for this one.',
         "expected_rating": 5,
     },
 ]
@@ -96,9 +96,12 @@ def select_articles(*, corpus: Corpus, spec: dict[str, Any]) -> list[Article]:
     if art["date_to"]:
         qs = qs.filter(date__lte=art["date_to"])
     pool = [
-        a for a in qs.order_by("key")
+        a
+        for a in qs.order_by("key")
         if len(a.shown_body.split()) >= art["min_words"]
-        and not any(s.lower() in (a.title + " " + a.body).lower() for s in art["exclude_containing"])
+        and not any(
+            s.lower() in (a.title + " " + a.body).lower() for s in art["exclude_containing"]
+        )
     ]
     if len(pool) < art["count"]:
         raise StudyError(
@@ -131,8 +134,10 @@ def study_create(
     corpus = Corpus.objects.filter(name=spec["corpus"]).first()
     if corpus is None:
         raise SpecError(
-            [f"corpus: {spec['corpus']!r} is not imported; run "
-             f"`python manage.py import_corpus FILE --name {spec['corpus']}` first"]
+            [
+                f"corpus: {spec['corpus']!r} is not imported; run "
+                f"`python manage.py import_corpus FILE --name {spec['corpus']}` first"
+            ]
         )
     for slug in spec["exclude_judges_from"]:
         if not Study.objects.filter(slug=slug).exists():
@@ -144,15 +149,28 @@ def study_create(
     )
     warnings += contamination_warnings(articles=articles, spec=spec, models=models)
     study = Study.objects.create(
-        slug=spec["slug"], title=spec["title"], owner=owner, corpus=corpus, spec=spec,
-        spec_source=spec_text, protocol=spec["protocol"], design=spec["design"],
-        seed=spec["seed"], context_keys=[a.key for a in context],
+        slug=spec["slug"],
+        title=spec["title"],
+        owner=owner,
+        corpus=corpus,
+        spec=spec,
+        spec_source=spec_text,
+        protocol=spec["protocol"],
+        design=spec["design"],
+        seed=spec["seed"],
+        context_keys=[a.key for a in context],
     )
     for position, cond in enumerate(spec["conditions"]):
         Condition.objects.create(
-            study=study, name=cond["name"], position=position, model=cond["model"],
-            params=cond["params"], is_control=cond["control"],
-            settings={k: v for k, v in cond.items() if k not in ("name", "model", "params", "control")},
+            study=study,
+            name=cond["name"],
+            position=position,
+            model=cond["model"],
+            params=cond["params"],
+            is_control=cond["control"],
+            settings={
+                k: v for k, v in cond.items() if k not in ("name", "model", "params", "control")
+            },
         )
     StudyArticle.objects.bulk_create(
         StudyArticle(study=study, article=a, position=i) for i, a in enumerate(articles)
@@ -261,11 +279,11 @@ def study_launch(*, study: Study, actor=None) -> Study:
     conditions = list(study.conditions.all())
     kept = included_articles(study)
     texts = {
-        (t.condition_id, t.article_id, t.is_machine): t
-        for t in Text.objects.filter(study=study)
+        (t.condition_id, t.article_id, t.is_machine): t for t in Text.objects.filter(study=study)
     }
     usable = [
-        sa for sa in kept
+        sa
+        for sa in kept
         if all((c.pk, sa.article_id, m) in texts for c in conditions for m in (False, True))
     ]
     if len(usable) != len(kept):
@@ -280,8 +298,11 @@ def study_launch(*, study: Study, actor=None) -> Study:
     by_key = {sa.article.key: sa.article for sa in usable}
     by_name = {c.name: c for c in conditions}
     plans = design_lib.build_lists(
-        articles=sorted(by_key), conditions=[c.name for c in conditions],
-        protocol=study.protocol, design=study.design, items_per_judge=per_judge,
+        articles=sorted(by_key),
+        conditions=[c.name for c in conditions],
+        protocol=study.protocol,
+        design=study.design,
+        items_per_judge=per_judge,
         seed=study.seed,
     )
     attention = ATTENTION_PAIRED if study.protocol == "paired" else ATTENTION_SINGLE
@@ -289,8 +310,12 @@ def study_launch(*, study: Study, actor=None) -> Study:
     record_lists = []
     for index, plan in enumerate(plans):
         slist = StudyList.objects.create(
-            study=study, condition=by_name[plan.condition] if plan.condition else None,
-            name=plan.name, index=index, block=plan.block, quota=spec["judges_per_list"],
+            study=study,
+            condition=by_name[plan.condition] if plan.condition else None,
+            name=plan.name,
+            index=index,
+            block=plan.block,
+            quota=spec["judges_per_list"],
         )
         entries = []
         record_entries = []
@@ -299,29 +324,61 @@ def study_launch(*, study: Study, actor=None) -> Study:
             article = by_key[e.article]
             if study.protocol == "single":
                 text = texts[(cond.pk, article.pk, bool(e.is_machine))]
-                entries.append(ListEntry(study_list=slist, position=pos, article=article,
-                                         condition=cond, text=text))
+                entries.append(
+                    ListEntry(
+                        study_list=slist, position=pos, article=article, condition=cond, text=text
+                    )
+                )
                 record_entries.append(
-                    {"article": article.key, "condition": cond.name, "is_machine": e.is_machine,
-                     "text_sha256": text.sha256}
+                    {
+                        "article": article.key,
+                        "condition": cond.name,
+                        "is_machine": e.is_machine,
+                        "text_sha256": text.sha256,
+                    }
                 )
             else:
                 human = texts[(cond.pk, article.pk, False)]
                 machine = texts[(cond.pk, article.pk, True)]
-                entries.append(ListEntry(study_list=slist, position=pos, article=article,
-                                         condition=cond, text=human, machine_text=machine,
-                                         human_side=e.human_side or ""))
+                entries.append(
+                    ListEntry(
+                        study_list=slist,
+                        position=pos,
+                        article=article,
+                        condition=cond,
+                        text=human,
+                        machine_text=machine,
+                        human_side=e.human_side or "",
+                    )
+                )
                 record_entries.append(
-                    {"article": article.key, "condition": cond.name, "human_side": e.human_side,
-                     "human_sha256": human.sha256, "machine_sha256": machine.sha256}
+                    {
+                        "article": article.key,
+                        "condition": cond.name,
+                        "human_side": e.human_side,
+                        "human_sha256": human.sha256,
+                        "machine_sha256": machine.sha256,
+                    }
                 )
         for i in range(n_checks):
             check = attention[i % len(attention)]
-            entries.append(ListEntry(study_list=slist, position=len(plan.entries) + i,
-                                     is_attention=True, attention=check))
+            entries.append(
+                ListEntry(
+                    study_list=slist,
+                    position=len(plan.entries) + i,
+                    is_attention=True,
+                    attention=check,
+                )
+            )
         ListEntry.objects.bulk_create(entries)
-        record_lists.append({"name": plan.name, "condition": plan.condition,
-                             "block": plan.block, "entries": record_entries})
+        record_lists.append(
+            {
+                "name": plan.name,
+                "condition": plan.condition,
+                "block": plan.block,
+                "entries": record_entries,
+            }
+        )
     positions = spec["attention_checks"]["positions"] or design_lib.default_attention_positions(
         per_judge, n_checks
     )
@@ -330,7 +387,10 @@ def study_launch(*, study: Study, actor=None) -> Study:
         "context_articles": study.context_keys,
         "lists": record_lists,
         "attention_checks": [
-            {**attention[i % len(attention)], "sha256": canonical_hash(attention[i % len(attention)])}
+            {
+                **attention[i % len(attention)],
+                "sha256": canonical_hash(attention[i % len(attention)]),
+            }
             for i in range(n_checks)
         ],
         "attention_positions": positions,
@@ -353,9 +413,14 @@ def _text_records(study: Study, keys: set[str]) -> list[dict[str, Any]]:
     rows = Text.objects.filter(study=study).select_related("condition", "article")
     return sorted(
         (
-            {"condition": t.condition.name, "article": t.article.key, "is_machine": t.is_machine,
-             "sha256": t.sha256}
-            for t in rows if t.article.key in keys
+            {
+                "condition": t.condition.name,
+                "article": t.article.key,
+                "is_machine": t.is_machine,
+                "sha256": t.sha256,
+            }
+            for t in rows
+            if t.article.key in keys
         ),
         key=lambda r: (r["condition"], r["article"], r["is_machine"]),
     )

@@ -15,14 +15,23 @@ def _sha(text: str) -> str:
 
 
 def text_store(
-    *, condition: Condition, article: Article, is_machine: bool, body: str,
+    *,
+    condition: Condition,
+    article: Article,
+    is_machine: bool,
+    body: str,
     provenance: dict | None = None,
 ) -> Text:
     text, _ = Text.objects.update_or_create(
-        condition=condition, article=article, is_machine=is_machine,
+        condition=condition,
+        article=article,
+        is_machine=is_machine,
         defaults={
-            "study": condition.study, "body": body, "word_count": len(body.split()),
-            "sha256": _sha(body), "provenance": provenance or {},
+            "study": condition.study,
+            "body": body,
+            "word_count": len(body.split()),
+            "sha256": _sha(body),
+            "provenance": provenance or {},
         },
     )
     return text

@@ -37,5 +37,5 @@ def token_user(key: str | None):
 def bearer_key(request) -> str | None:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        return header[len("Bearer "):].strip()
+        return header[len("Bearer ") :].strip()
     return None

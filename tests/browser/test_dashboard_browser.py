@@ -59,13 +59,19 @@ def close_thread_connections():
 
 
 def _stored_done(slug: str) -> int:
-    return sum(GenerationJob.objects.filter(study__slug=slug).values_list("done_units",
-                                                                          flat=True))
+    return sum(GenerationJob.objects.filter(study__slug=slug).values_list("done_units", flat=True))
 
 
 def test_researcher_runs_a_study_in_the_browser(
-    live_server, close_thread_connections, page, screenshot, corpus, tiny_registry_file,
-    settings, monkeypatch, django_user_model,
+    live_server,
+    close_thread_connections,
+    page,
+    screenshot,
+    corpus,
+    tiny_registry_file,
+    settings,
+    monkeypatch,
+    django_user_model,
 ):
     import generator
     from studies.services.assignment import judge_enter
@@ -124,8 +130,9 @@ def test_researcher_runs_a_study_in_the_browser(
         # Chromium's mouse clicks land at stale coordinates.
         page.press("#create-study", "Enter")
     problems = page.inner_text("[data-problems]")
-    assert "slug: use 2-79 lowercase" in problems and "target_words: must be at least 20" \
-        in problems
+    assert (
+        "slug: use 2-79 lowercase" in problems and "target_words: must be at least 20" in problems
+    )
     _shot(page, "02b-new-study-problems")
     page.fill("#id_slug", slug)
     page.fill("#id_target_words", "20")
@@ -148,8 +155,7 @@ def test_researcher_runs_a_study_in_the_browser(
     while time.monotonic() < deadline:
         try:
             done = int(page.get_attribute("#generation", "data-done", timeout=2000) or 0)
-            shown_total = int(page.get_attribute("#generation", "data-total",
-                                                 timeout=2000) or 0)
+            shown_total = int(page.get_attribute("#generation", "data-total", timeout=2000) or 0)
         except Exception:  # noqa: BLE001 - the page reloads when generation ends
             done, shown_total = -1, 0
         if 0 < done < total and done not in seen:
@@ -169,8 +175,9 @@ def test_researcher_runs_a_study_in_the_browser(
     page.wait_for_selector("#launch-study", timeout=30_000)
     study.refresh_from_db()
     assert study.status == "ready"
-    assert all(j.done_units == j.total_units == 4 for j in GenerationJob.objects.filter(
-        study=study))
+    assert all(
+        j.done_units == j.total_units == 4 for j in GenerationJob.objects.filter(study=study)
+    )
     _shot(page, "04-generated-ready")
 
     # Review and preview.
@@ -201,7 +208,8 @@ def test_researcher_runs_a_study_in_the_browser(
     for pid in ("P1", "P2", "P3"):
         judge_enter(study_id=study.pk, platform="prolific", external_id=pid)
     page.wait_for_function(
-        "document.querySelector('#monitor').getAttribute('data-started') === '3'")
+        "document.querySelector('#monitor').getAttribute('data-started') === '3'"
+    )
     assert page.inner_text("[data-field=started] >> nth=0").strip() == "3"
     assert page.locator("tbody[data-lists] tr").count() == study.lists.count()
     _shot(page, "08-monitor")
@@ -234,8 +242,10 @@ def test_researcher_runs_a_study_in_the_browser(
     _shot(page, "10-audit-log")
     page.click("text=Studies >> nth=0")
     _shot(page, "11-study-list")
-    page.goto(f"{base}/dashboard/power/?accuracy=0.6&sd_judge=0.4&sd_article=0.4"
-              "&judges=20,40,80&articles=10,25&target=0.8&alpha=0.05&n_sims=50")
+    page.goto(
+        f"{base}/dashboard/power/?accuracy=0.6&sd_judge=0.4&sd_article=0.4"
+        "&judges=20,40,80&articles=10,25&target=0.8&alpha=0.05&n_sims=50"
+    )
     page.wait_for_selector("#power-grid")
     _shot(page, "12-power-planner")
     from studies.models import AuditEvent

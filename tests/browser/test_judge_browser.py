@@ -56,9 +56,11 @@ def check_clean(page, live_server) -> None:
 
 
 def test_single_study_in_a_browser(page, live_server, make_live_study, screenshot):
-    study = make_live_study(slug="browser-single",
-                            attention_checks={"count": 1, "positions": [5]},
-                            recruitment={"platform": "link", "estimated_minutes": 15})
+    study = make_live_study(
+        slug="browser-single",
+        attention_checks={"count": 1, "positions": [5]},
+        recruitment={"platform": "link", "estimated_minutes": 15},
+    )
     markup = '\n\n<script>window.pwned = 1</script><img src="x" onerror="window.pwned = 2">'
     Text.objects.filter(study=study).update(body=Concat(F("body"), Value(markup)))
     start(page, live_server, study.slug, screenshot, "single")
@@ -88,9 +90,11 @@ def test_single_study_in_a_browser(page, live_server, make_live_study, screensho
             n += 1
             continue
         if n == 4:  # another window takes the focus, and text is copied
-            page.evaluate("window.dispatchEvent(new Event('blur'));"
-                          "document.dispatchEvent(new Event('copy'));"
-                          "window.dispatchEvent(new Event('focus'));")
+            page.evaluate(
+                "window.dispatchEvent(new Event('blur'));"
+                "document.dispatchEvent(new Event('copy'));"
+                "window.dispatchEvent(new Event('focus'));"
+            )
         page.get_by_label("more likely written by a machine", exact=True).check()
         page.wait_for_timeout(120)
         submit(page, double=(n == 1))
@@ -111,18 +115,30 @@ def test_single_study_in_a_browser(page, live_server, make_live_study, screensho
     assert items[2].server_ms >= 700
     assert all(0 < i.visible_ms <= i.server_ms + 5000 for i in items)
     assert [(i.tabaway_count, i.copy_count) for i in items] == [(0, 0)] * 4 + [(1, 1)] + [
-        (0, 0)] * 4, "a reload or a submit is not a tab-away"
+        (0, 0)
+    ] * 4, "a reload or a submit is not a tab-away"
     assert judge.closing["comments"].startswith("Hard to tell.")
 
 
 def test_paired_study_in_a_browser(page, live_server, make_live_study, screenshot):
     study = make_live_study(
-        slug="browser-paired", protocol="paired", practice={"enabled": True, "items": 2},
-        recruitment={"platform": "prolific", "completion_code": "PAIR-OK",
-                     "demographics": ["age", "news_reading"]},
+        slug="browser-paired",
+        protocol="paired",
+        practice={"enabled": True, "items": 2},
+        recruitment={
+            "platform": "prolific",
+            "completion_code": "PAIR-OK",
+            "demographics": ["age", "news_reading"],
+        },
     )
-    start(page, live_server, study.slug, screenshot, "paired",
-          query="?PROLIFIC_PID=browser1&STUDY_ID=s&SESSION_ID=x")
+    start(
+        page,
+        live_server,
+        study.slug,
+        screenshot,
+        "paired",
+        query="?PROLIFIC_PID=browser1&STUDY_ID=s&SESSION_ID=x",
+    )
     for k in range(2):
         assert page.url.endswith("/practice/")
         if k == 0:
@@ -180,12 +196,16 @@ def test_mturk_task_opens_in_its_own_tab_and_submits_the_hit(
         route.fulfill(status=200, content_type="text/html", body="<p>HIT submitted</p>")
 
     page.context.route("https://workersandbox.mturk.com/**", mturk)
-    page.goto(f"{live_server.url}/take/{study.slug}/?assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE"
-              "&hitId=H1&turkSubmitTo=https%3A%2F%2Fworkersandbox.mturk.com")
+    page.goto(
+        f"{live_server.url}/take/{study.slug}/?assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE"
+        "&hitId=H1&turkSubmitTo=https%3A%2F%2Fworkersandbox.mturk.com"
+    )
     screenshot(page, "mturk-01-preview")
     assert "preview" in page.inner_text("main") and Judge.objects.count() == 0
-    page.goto(f"{live_server.url}/take/{study.slug}/?assignmentId=A9&workerId=W9&hitId=H1"
-              "&turkSubmitTo=https%3A%2F%2Fworkersandbox.mturk.com")
+    page.goto(
+        f"{live_server.url}/take/{study.slug}/?assignmentId=A9&workerId=W9&hitId=H1"
+        "&turkSubmitTo=https%3A%2F%2Fworkersandbox.mturk.com"
+    )
     screenshot(page, "mturk-02-launch")
     with page.context.expect_page() as opened:
         page.click("a[target=_blank]")

@@ -37,7 +37,8 @@ def test_reload_at_every_step(page, live_server, make_live_study):
             page.click("#submit-answer")
         page.go_back()  # the back button shows the current step, not the old form
         assert page.locator('input[name="item"]').count() == 0 or (
-            page.locator('input[name="item"]').get_attribute("value") != token)
+            page.locator('input[name="item"]').get_attribute("value") != token
+        )
         reload_and_check(page, "/closing/" if n == total - 1 else "/item/")
     answered = JudgeItem.objects.filter(judge=judge, answered_at__isnull=False)
     assert answered.count() == total

@@ -23,21 +23,42 @@ MODELS = {
 }
 
 
-def test_real_texts_simulated_judges_recovered_accuracy(corpus, smollm2, live_server, tmp_path,
-                                                         settings):
+def test_real_texts_simulated_judges_recovered_accuracy(
+    corpus, smollm2, live_server, tmp_path, settings
+):
     settings.NEWSEVAL_ENTRY_RATE = "100000/m"  # every simulated judge comes from 127.0.0.1
     owner = get_user_model().objects.create_user("researcher", password="x")
     token = token_create(user=owner, name="simulation")
-    study, warnings = study_create(owner=owner, spec_text=spec_text(
-        slug="e2e", target_words=80, articles={"count": 8, "exclude_containing": ["Wikinews"]},
-        judges_per_list=40, attention_checks={"count": 1},
-        conditions=[
-            {"name": "smollm2", "model": "smollm2-135m", "context_articles": 1,
-             "candidates": 2, "temperature": 0.8, "top_p": 0.95, "max_new_tokens": 150},
-            {"name": "control", "model": "smollm2-135m", "context_articles": 0,
-             "candidates": 2, "temperature": 1.3, "max_new_tokens": 150, "control": True},
-        ],
-    ))
+    study, warnings = study_create(
+        owner=owner,
+        spec_text=spec_text(
+            slug="e2e",
+            target_words=80,
+            articles={"count": 8, "exclude_containing": ["Wikinews"]},
+            judges_per_list=40,
+            attention_checks={"count": 1},
+            conditions=[
+                {
+                    "name": "smollm2",
+                    "model": "smollm2-135m",
+                    "context_articles": 1,
+                    "candidates": 2,
+                    "temperature": 0.8,
+                    "top_p": 0.95,
+                    "max_new_tokens": 150,
+                },
+                {
+                    "name": "control",
+                    "model": "smollm2-135m",
+                    "context_articles": 0,
+                    "candidates": 2,
+                    "temperature": 1.3,
+                    "max_new_tokens": 150,
+                    "control": True,
+                },
+            ],
+        ),
+    )
     for job in generation_start(study=study, send=False):
         generation_run(job_id=job.pk)
     study.refresh_from_db()
@@ -51,17 +72,27 @@ def test_real_texts_simulated_judges_recovered_accuracy(corpus, smollm2, live_se
         human = study.texts.get(condition=text.condition, article=text.article, is_machine=False)
         assert 0 < human.word_count <= max_words
         assert text.provenance["context_article_ids"] == (
-            study.context_keys[:1] if text.condition.name == "smollm2" else [])
+            study.context_keys[:1] if text.condition.name == "smollm2" else []
+        )
     study = study_launch(study=study, actor=owner)
 
-    simulator = Simulator(base_url=live_server.url, slug=study.slug, token=token,
-                          models=MODELS, default=JudgeModel(), seed=11)
+    simulator = Simulator(
+        base_url=live_server.url,
+        slug=study.slug,
+        token=token,
+        models=MODELS,
+        default=JudgeModel(),
+        seed=11,
+    )
     report = simulator.run(judges=48, concurrency=1)
     summary = report.summary()
     assert summary["outcomes"] == {"completed": 48}, summary
     sent = {(a["item"]) for run in report.runs for a in run.answers}
-    stored = set(JudgeItem.objects.filter(judge__study=study, answered_at__isnull=False)
-                 .values_list("token", flat=True))
+    stored = set(
+        JudgeItem.objects.filter(judge__study=study, answered_at__isnull=False).values_list(
+            "token", flat=True
+        )
+    )
     assert sent == stored and len(sent) == summary["answers_sent"]
     assert Judge.objects.filter(study=study, simulated=True).count() == 48
 

@@ -27,8 +27,11 @@ def researcher_token(study):
 def check_answers(study, report):
     acknowledged = [a["item"] for run in report.runs for a in run.answers]
     attempted = {t for run in report.runs for t in run.attempted}
-    stored = list(JudgeItem.objects.filter(judge__study=study, answered_at__isnull=False)
-                  .values_list("token", flat=True))
+    stored = list(
+        JudgeItem.objects.filter(judge__study=study, answered_at__isnull=False).values_list(
+            "token", flat=True
+        )
+    )
     assert len(stored) == len(set(stored))
     assert set(acknowledged) <= set(stored), "an acknowledged answer was lost"
     assert set(stored) <= attempted, "an answer nobody sent was stored"
@@ -49,15 +52,21 @@ def run_in_thread(simulator, judges, concurrency):
     return thread, box
 
 
-def test_judging_goes_on_while_redis_is_down(make_live_study, live_server, settings, client,
-                                               tmp_path):
+def test_judging_goes_on_while_redis_is_down(
+    make_live_study, live_server, settings, client, tmp_path
+):
     redis_server = RedisServer(tmp_path)
     redis_server.start()
     settings.CELERY_BROKER_URL = redis_server.url
     study = make_live_study(judges_per_list=50)
-    simulator = Simulator(base_url=live_server.url, slug=study.slug,
-                          token=researcher_token(study), models={},
-                          default=JudgeModel(read_ms=20), seed=5)
+    simulator = Simulator(
+        base_url=live_server.url,
+        slug=study.slug,
+        token=researcher_token(study),
+        models={},
+        default=JudgeModel(read_ms=20),
+        seed=5,
+    )
     thread, box = run_in_thread(simulator, judges=12, concurrency=3)
     time.sleep(1.0)
     redis_server.stop()
@@ -78,9 +87,14 @@ def test_answers_survive_terminated_database_connections(make_live_study, live_s
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL")
     study = make_live_study(judges_per_list=50)
-    simulator = Simulator(base_url=live_server.url, slug=study.slug,
-                          token=researcher_token(study), models={},
-                          default=JudgeModel(read_ms=30), seed=6)
+    simulator = Simulator(
+        base_url=live_server.url,
+        slug=study.slug,
+        token=researcher_token(study),
+        models={},
+        default=JudgeModel(read_ms=30),
+        seed=6,
+    )
     thread, box = run_in_thread(simulator, judges=12, concurrency=4)
     name = connection.settings_dict["NAME"]
     killed = 0
@@ -89,7 +103,9 @@ def test_answers_survive_terminated_database_connections(make_live_study, live_s
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()", [name])
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            )
             killed += cursor.fetchone()[0]
     thread.join(300)
     assert "error" not in box, box.get("error")

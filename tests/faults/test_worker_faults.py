@@ -39,18 +39,33 @@ def study(corpus, tiny_registry_file, monkeypatch, settings, redis_server):
     from studies.services.studies import study_create
 
     text = spec_text(
-        slug="faults", target_words=20, articles={"count": 6},
+        slug="faults",
+        target_words=20,
+        articles={"count": 6},
         generation={"batch_size": 2, "min_words_ratio": 0.0},
-        conditions=[{"name": "tiny", "model": "tiny", "context_articles": 1, "candidates": 2,
-                     "temperature": 0.8, "max_new_tokens": 96, "control": True}],
+        conditions=[
+            {
+                "name": "tiny",
+                "model": "tiny",
+                "context_articles": 1,
+                "candidates": 2,
+                "temperature": 0.8,
+                "max_new_tokens": 96,
+                "control": True,
+            }
+        ],
     )
     return study_create(spec_text=text)[0]
 
 
 def worker_for(redis_server, tiny_registry_file, tmp_path, name):
-    return Worker(redis_server.url, tmp_path / f"{name}.log",
-                  NEWSEVAL_MODEL_REGISTRY=str(tiny_registry_file),
-                  NEWSEVAL_JOB_STALE_SECONDS="2", NEWSEVAL_GENERATION_THREADS="1")
+    return Worker(
+        redis_server.url,
+        tmp_path / f"{name}.log",
+        NEWSEVAL_MODEL_REGISTRY=str(tiny_registry_file),
+        NEWSEVAL_JOB_STALE_SECONDS="2",
+        NEWSEVAL_GENERATION_THREADS="1",
+    )
 
 
 def test_worker_killed_mid_batch_completes_after_restart_without_duplicates(
@@ -61,14 +76,18 @@ def test_worker_killed_mid_batch_completes_after_restart_without_duplicates(
     try:
         generation_start(study=study)
         job = GenerationJob.objects.get(study=study)
-        wait_for(lambda: GenerationJob.objects.get(pk=job.pk).done_batches >= 1, timeout=120,
-                 what="the first batch")
+        wait_for(
+            lambda: GenerationJob.objects.get(pk=job.pk).done_batches >= 1,
+            timeout=120,
+            what="the first batch",
+        )
         first.kill()
     finally:
         first.kill()
     job.refresh_from_db()
     assert job.state == "running" and 1 <= job.done_batches < job.total_batches, (
-        "the worker should die in the middle of the job")
+        "the worker should die in the middle of the job"
+    )
     stored_before = Candidate.objects.filter(job=job).count()
     second = worker_for(redis_server, tiny_registry_file, tmp_path, "second")
     import time
@@ -76,21 +95,24 @@ def test_worker_killed_mid_batch_completes_after_restart_without_duplicates(
     time.sleep(2.5)  # let the dead worker's heartbeat go stale; the new worker reconciles
     second.start()
     try:
-        wait_for(lambda: GenerationJob.objects.get(pk=job.pk).state == "done", timeout=180,
-                 what="the resumed job")
+        wait_for(
+            lambda: GenerationJob.objects.get(pk=job.pk).state == "done",
+            timeout=180,
+            what="the resumed job",
+        )
     finally:
         second.stop()
     job.refresh_from_db()
     assert job.attempts == 2
     assert Candidate.objects.filter(job=job).count() == job.total_units > stored_before
     assert Study.objects.get(pk=study.pk).status == Study.Status.READY
-    assert Text.objects.filter(study=study, is_machine=True).count() == \
-        study.study_articles.filter(dropped=False).count()
+    assert (
+        Text.objects.filter(study=study, is_machine=True).count()
+        == study.study_articles.filter(dropped=False).count()
+    )
 
 
-def test_redis_down_then_back_generation_resumes(
-    study, redis_server, tiny_registry_file, tmp_path
-):
+def test_redis_down_then_back_generation_resumes(study, redis_server, tiny_registry_file, tmp_path):
     redis_server.stop()
     generation_start(study=study)  # the message cannot be sent: logged, the row stays queued
     job = GenerationJob.objects.get(study=study)
@@ -100,8 +122,11 @@ def test_redis_down_then_back_generation_resumes(
     worker = worker_for(redis_server, tiny_registry_file, tmp_path, "w")
     worker.start()  # reconciles on start: re-sends the queued job
     try:
-        wait_for(lambda: GenerationJob.objects.get(pk=job.pk).state == "done", timeout=180,
-                 what="the job after Redis came back")
+        wait_for(
+            lambda: GenerationJob.objects.get(pk=job.pk).state == "done",
+            timeout=180,
+            what="the job after Redis came back",
+        )
     finally:
         worker.stop()
     job.refresh_from_db()

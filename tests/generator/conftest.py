@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-
 CORPUS = Path(
     os.environ.get(
         "NEWSEVAL_CORPUS",

@@ -12,8 +12,9 @@ from studies.services.assignment import EntryRefused, judge_enter
 
 def test_balanced_assignment_and_queue(make_live_study):
     study = make_live_study(attention_checks={"count": 2, "positions": [2, 7]})
-    judges = [judge_enter(study_id=study.pk, platform="link", external_id=None).judge
-              for _ in range(8)]
+    judges = [
+        judge_enter(study_id=study.pk, platform="link", external_id=None).judge for _ in range(8)
+    ]
     counts = Counter(j.study_list_id for j in judges)
     assert sorted(counts.values()) == [2, 2, 2, 2]
     j = judges[0]
@@ -21,8 +22,11 @@ def test_balanced_assignment_and_queue(make_live_study):
     assert len(items) == 10
     assert [i.position for i in items if i.entry.is_attention] == [1, 6]
     assert len({i.token for i in items}) == 10
-    orders = {tuple(i.entry_id for i in x.items.order_by("position")) for x in judges
-              if x.study_list_id == j.study_list_id}
+    orders = {
+        tuple(i.entry_id for i in x.items.order_by("position"))
+        for x in judges
+        if x.study_list_id == j.study_list_id
+    }
     assert len(orders) == 2, "order is shuffled per judge"
 
 
@@ -48,8 +52,9 @@ def test_expired_judge_frees_slot_and_resumes_or_is_full(make_live_study):
     study = make_live_study(judges_per_list=1)
     old = timezone.now() - dt.timedelta(hours=5)
     slow = judge_enter(study_id=study.pk, platform="prolific", external_id="slow", now=old).judge
-    others = [judge_enter(study_id=study.pk, platform="link", external_id=None).judge
-              for _ in range(4)]
+    others = [
+        judge_enter(study_id=study.pk, platform="link", external_id=None).judge for _ in range(4)
+    ]
     slow.refresh_from_db()
     assert slow.status == Judge.Status.EXPIRED
     assert slow.study_list_id in {o.study_list_id for o in others}  # the freed slot was reused
@@ -109,12 +114,15 @@ def test_concurrent_arrivals(make_live_study):
     judges = Judge.objects.filter(study=study)
     expected_ids = {
         (f"w{i}-{k // 2}" if i % 4 == 0 else f"w{i}-{k}")
-        for i, n in enumerate(per_thread) for k in range(n)
+        for i, n in enumerate(per_thread)
+        for k in range(n)
     }
     assert judges.count() == len(expected_ids)
     counts = Counter(judges.values_list("study_list_id", flat=True))
     assert max(counts.values()) - min(counts.values()) <= 1
     for judge in judges:
         assert JudgeItem.objects.filter(judge=judge).count() == 8, "a judge has two queues"
-    assert JudgeItem.objects.filter(judge__study=study).values("token").distinct().count() == \
-        JudgeItem.objects.filter(judge__study=study).count()
+    assert (
+        JudgeItem.objects.filter(judge__study=study).values("token").distinct().count()
+        == JudgeItem.objects.filter(judge__study=study).count()
+    )

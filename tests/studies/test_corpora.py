@@ -13,8 +13,12 @@ def write_jsonl(path, rows):
     return path
 
 
-ROW = {"id": "a1", "title": "A title", "subtitle": "First sentence here.",
-       "body": "First sentence here. Second sentence. Third one."}
+ROW = {
+    "id": "a1",
+    "title": "A title",
+    "subtitle": "First sentence here.",
+    "body": "First sentence here. Second sentence. Third one.",
+}
 
 
 def test_shared_corpus_imports_all_440(db, shared_corpus_path):
@@ -67,8 +71,9 @@ def test_unknown_fields_kept_as_metadata_with_warning(db, tmp_path):
 
 def test_csv_import(db, tmp_path):
     path = tmp_path / "c.csv"
-    path.write_text('id,title,body,date\nx1,"Hello, world","One. Two three.",2020-03-01\n',
-                    encoding="utf-8")
+    path.write_text(
+        'id,title,body,date\nx1,"Hello, world","One. Two three.",2020-03-01\n', encoding="utf-8"
+    )
     corpus_import(path=path, name="c")
     a = Article.objects.get()
     assert (a.key, a.title, str(a.date)) == ("x1", "Hello, world", "2020-03-01")
@@ -83,15 +88,20 @@ def test_markup_is_stored_as_text(db, tmp_path):
 @pytest.mark.parametrize(
     "content, expected",
     [
-        ('{"id": "a", "title": "T", "body": "B. C."}\n{"id": "b", "title": "T"\n',
-         ":2: broken JSON"),
+        (
+            '{"id": "a", "title": "T", "body": "B. C."}\n{"id": "b", "title": "T"\n',
+            ":2: broken JSON",
+        ),
         ('{"id": "a", "body": "B. C."}\n', ":1: field 'title' is missing"),
         ('{"id": "a", "title": "  ", "body": "B. C."}\n', ":1: field 'title' is empty"),
         ('{"id": "a", "title": "T", "body": ""}\n', ":1: field 'body' is empty"),
-        ('{"id": "a", "title": "T", "body": "B. C."}\n{"id": "a", "title": "U", "body": "D. E."}\n',
-         ":2: field 'id': duplicate id 'a' (first on line 1)"),
+        (
+            '{"id": "a", "title": "T", "body": "B. C."}\n'
+            '{"id": "a", "title": "U", "body": "D. E."}\n',
+            ":2: field 'id': duplicate id 'a' (first on line 1)",
+        ),
         ('{"id": "a", "title": "T", "body": "B. C.", "date": "yesterday"}\n', ":1: field 'date'"),
-        ('[1, 2]\n', ":1: expected a JSON object"),
+        ("[1, 2]\n", ":1: expected a JSON object"),
     ],
 )
 def test_bad_input_is_refused_with_location_and_nothing_written(db, tmp_path, content, expected):

@@ -20,7 +20,9 @@ def designs(draw):
     return dict(
         articles=[f"a{i}" for i in range(n_articles)],
         conditions=[f"c{i}" for i in range(n_conditions)],
-        protocol=protocol, design=design, items_per_judge=per_judge,
+        protocol=protocol,
+        design=design,
+        items_per_judge=per_judge,
         seed=draw(st.integers(0, 2**32)),
     )
 
@@ -77,7 +79,9 @@ def test_invariants(kw):
                     a = next(e for e in pair[0].entries if e.article == key)
                     b = next(e for e in pair[1].entries if e.article == key)
                     if kw["protocol"] == "single":
-                        assert a.is_machine != b.is_machine, "not human in one list, machine in the other"
+                        assert a.is_machine != b.is_machine, (
+                            "not human in one list, machine in the other"
+                        )
                     else:
                         assert a.human_side != b.human_side
         else:
@@ -92,23 +96,40 @@ def test_invariants(kw):
 
 
 def test_paper_design_25_articles():
-    lists = build_lists(articles=[f"a{i}" for i in range(25)], conditions=["control", "m"],
-                        protocol="single", design="between", items_per_judge=0, seed=1)
+    lists = build_lists(
+        articles=[f"a{i}" for i in range(25)],
+        conditions=["control", "m"],
+        protocol="single",
+        design="between",
+        items_per_judge=0,
+        seed=1,
+    )
     assert [lst.name for lst in lists] == ["control-A", "control-B", "m-A", "m-B"]
     assert sorted(sum(e.is_machine for e in lst.entries) for lst in lists) == [12, 12, 13, 13]
 
 
 def test_same_seed_same_lists_and_different_seed_differs():
-    kw = dict(articles=[f"a{i}" for i in range(20)], conditions=["x", "y"],
-              protocol="single", design="within", items_per_judge=0)
+    kw = dict(
+        articles=[f"a{i}" for i in range(20)],
+        conditions=["x", "y"],
+        protocol="single",
+        design="within",
+        items_per_judge=0,
+    )
     assert build_lists(seed=3, **kw) == build_lists(seed=3, **kw)
     assert build_lists(seed=3, **kw) != build_lists(seed=4, **kw)
 
 
 def test_too_few_items_refused():
     with pytest.raises(ValueError, match="cannot balance 6 groups"):
-        build_lists(articles=[f"a{i}" for i in range(10)], conditions=["x", "y", "z"],
-                    protocol="single", design="within", items_per_judge=5, seed=1)
+        build_lists(
+            articles=[f"a{i}" for i in range(10)],
+            conditions=["x", "y", "z"],
+            protocol="single",
+            design="within",
+            items_per_judge=5,
+            seed=1,
+        )
 
 
 def test_queue_order_and_attention_slots():

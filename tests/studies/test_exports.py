@@ -61,12 +61,21 @@ def test_responses_csv_columns_and_scoring(make_live_study):
 def test_neutral_and_wrong_and_exclusions(make_live_study):
     study = make_live_study(attention_checks={"count": 1, "positions": [1]})
     judge = judge_enter(study_id=study.pk, platform="link", external_id=None).judge
-    answer_all(judge, lambda item: 3 if not item.entry.is_attention else 5 if
-               item.entry.attention["expected_rating"] == 1 else 1)
+    answer_all(
+        judge,
+        lambda item: (
+            3
+            if not item.entry.is_attention
+            else 5
+            if item.entry.attention["expected_rating"] == 1
+            else 1
+        ),
+    )
     data = rows(export_files(study), "responses.csv")
     assert all(r["correct"] == "" for r in data if r["is_attention"] == "0")
-    assert all(r["excluded"] == "1" and "failed attention check" in r["exclusion_reason"]
-               for r in data)
+    assert all(
+        r["excluded"] == "1" and "failed attention check" in r["exclusion_reason"] for r in data
+    )
     judges = rows(export_files(study), "judges.csv")
     assert judges[0]["attention_failures"] == "1" and judges[0]["excluded"] == "1"
 

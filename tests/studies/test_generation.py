@@ -26,13 +26,28 @@ def tiny_study(corpus, tiny_registry, monkeypatch):
 
     def make(slug="gen", **overrides):
         options = dict(
-            slug=slug, target_words=20, articles={"count": 4},
+            slug=slug,
+            target_words=20,
+            articles={"count": 4},
             generation={"batch_size": 3, "min_words_ratio": 0.0},
             conditions=[
-                {"name": "tiny", "model": "tiny", "context_articles": 1, "candidates": 2,
-                 "temperature": 0.8, "max_new_tokens": 24},
-                {"name": "control", "model": "tiny", "context_articles": 0, "candidates": 2,
-                 "temperature": 1.5, "max_new_tokens": 24, "control": True},
+                {
+                    "name": "tiny",
+                    "model": "tiny",
+                    "context_articles": 1,
+                    "candidates": 2,
+                    "temperature": 0.8,
+                    "max_new_tokens": 24,
+                },
+                {
+                    "name": "control",
+                    "model": "tiny",
+                    "context_articles": 0,
+                    "candidates": 2,
+                    "temperature": 1.5,
+                    "max_new_tokens": 24,
+                    "control": True,
+                },
             ],
         )
         options.update(overrides)
@@ -59,8 +74,16 @@ def test_generation_makes_ready_study_with_provenance(tiny_study):
     assert Text.objects.filter(study=study, is_machine=True).count() == 2 * kept
     for cand in Candidate.objects.filter(job__study=study):
         prov = cand.provenance
-        for key in ("model_sha256", "decoding", "seed", "batch_index", "prompt_format",
-                    "context_article_ids", "new_tokens", "seconds"):
+        for key in (
+            "model_sha256",
+            "decoding",
+            "seed",
+            "batch_index",
+            "prompt_format",
+            "context_article_ids",
+            "new_tokens",
+            "seconds",
+        ):
             assert key in prov or any(key in k for k in prov), key
     chosen = Candidate.objects.filter(job__study=study, chosen=True)
     assert chosen.count() == 2 * kept
@@ -98,10 +121,16 @@ def test_interrupted_job_resumes_without_duplicates_and_same_texts(tiny_study):
     job.refresh_from_db()
     assert job.state == "done"
     assert Candidate.objects.filter(job=job).count() == job.total_units
-    ref_texts = sorted(Text.objects.filter(study=reference).values_list(
-        "condition__name", "article__key", "is_machine", "sha256"))
-    new_texts = sorted(Text.objects.filter(study=study).values_list(
-        "condition__name", "article__key", "is_machine", "sha256"))
+    ref_texts = sorted(
+        Text.objects.filter(study=reference).values_list(
+            "condition__name", "article__key", "is_machine", "sha256"
+        )
+    )
+    new_texts = sorted(
+        Text.objects.filter(study=study).values_list(
+            "condition__name", "article__key", "is_machine", "sha256"
+        )
+    )
     assert ref_texts == new_texts
 
 

@@ -26,10 +26,14 @@ def make_answers(study, judges=8):
 
 def numbers(results: dict) -> dict:
     """Everything but run times and file metadata."""
+
     def strip(value):
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items()
-                    if k not in ("seconds", "generated_at", "exported_at", "audit_log")}
+            return {
+                k: strip(v)
+                for k, v in value.items()
+                if k not in ("seconds", "generated_at", "exported_at", "audit_log")
+            }
         if isinstance(value, list):
             return [strip(v) for v in value]
         return value
@@ -49,9 +53,23 @@ def test_report_equals_cli_on_export(make_live_study, tmp_path):
     export.mkdir()
     for name, content in export_files(study).items():
         (export / name).write_text(content, encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "analysis", str(export), "--out", str(tmp_path / "cli"),
-                    "--seed", str(study.seed), "--n-boot", "300"], check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            str(export),
+            "--out",
+            str(tmp_path / "cli"),
+            "--seed",
+            str(study.seed),
+            "--n-boot",
+            "300",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     dashboard = json.loads((tmp_path / "dashboard" / "results.json").read_text())
     cli = json.loads((tmp_path / "cli" / "results.json").read_text())
     table = dashboard["paper_table"]["table"]

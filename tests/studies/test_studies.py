@@ -45,15 +45,17 @@ def test_dropped_article_leaves_every_condition(make_study):
         {"article": dropped.key, "kind": "excluded", "reason": "garbled output"}
     ]
     with pytest.raises(ValueError, match="frozen"):
-        article_drop(study=study, article=study.study_articles.last().article,
-                     kind="excluded", reason="x")
+        article_drop(
+            study=study, article=study.study_articles.last().article, kind="excluded", reason="x"
+        )
 
 
 def test_exclusion_needs_reason(make_study):
     study = make_study()
     with pytest.raises(ValueError, match="needs a reason"):
-        article_drop(study=study, article=study.study_articles.first().article,
-                     kind="excluded", reason=" ")
+        article_drop(
+            study=study, article=study.study_articles.first().article, kind="excluded", reason=" "
+        )
 
 
 def test_lifecycle(make_live_study):

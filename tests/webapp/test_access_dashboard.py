@@ -13,26 +13,48 @@ from studies.models import AuditEvent, Judge, Study
 from studies.services.assignment import judge_enter
 
 GET_URLS = [
-    ("dashboard:study", {}), ("dashboard:spec", {}), ("dashboard:progress-json", {}),
-    ("dashboard:review", {}), ("dashboard:preview", {}), ("dashboard:preview-frame", {}),
-    ("dashboard:design-json", {}), ("dashboard:monitor", {}), ("dashboard:monitor-json", {}),
-    ("dashboard:exports", {}), ("dashboard:export-zip", {}), ("dashboard:judges", {}),
-    ("dashboard:sharing", {}), ("dashboard:report", {}), ("dashboard:audit", {}),
-    *[("dashboard:export-file", {"filename": f})
-      for f in ("responses.csv", "items.csv", "judges.csv", "study.json")],
+    ("dashboard:study", {}),
+    ("dashboard:spec", {}),
+    ("dashboard:progress-json", {}),
+    ("dashboard:review", {}),
+    ("dashboard:preview", {}),
+    ("dashboard:preview-frame", {}),
+    ("dashboard:design-json", {}),
+    ("dashboard:monitor", {}),
+    ("dashboard:monitor-json", {}),
+    ("dashboard:exports", {}),
+    ("dashboard:export-zip", {}),
+    ("dashboard:judges", {}),
+    ("dashboard:sharing", {}),
+    ("dashboard:report", {}),
+    ("dashboard:audit", {}),
+    *[
+        ("dashboard:export-file", {"filename": f})
+        for f in ("responses.csv", "items.csv", "judges.csv", "study.json")
+    ],
 ]
 POST_URLS = [
-    ("dashboard:copy", {"new_slug": "stolen"}), ("dashboard:generate", {}),
+    ("dashboard:copy", {"new_slug": "stolen"}),
+    ("dashboard:generate", {}),
     ("dashboard:exclude", {"article": "x", "reason": "because"}),
-    ("dashboard:launch", {"confirm": "on"}), ("dashboard:pause", {}),
-    ("dashboard:resume", {}), ("dashboard:close", {"confirm": "on"}),
-    ("dashboard:accuracy", {"confirm": "on"}), ("dashboard:export-payments", {"confirm": "on"}),
+    ("dashboard:launch", {"confirm": "on"}),
+    ("dashboard:pause", {}),
+    ("dashboard:resume", {}),
+    ("dashboard:close", {"confirm": "on"}),
+    ("dashboard:accuracy", {"confirm": "on"}),
+    ("dashboard:export-payments", {"confirm": "on"}),
     ("dashboard:judges", {"judge": "x", "confirm": "on"}),
-    ("dashboard:sharing", {"username": "mallory"}), ("dashboard:report", {"confirm": "on"}),
+    ("dashboard:sharing", {"username": "mallory"}),
+    ("dashboard:report", {"confirm": "on"}),
     ("dashboard:preview-frame", {}),
 ]
-INDEX_URLS = ["dashboard:index", "dashboard:study-new", "dashboard:study-upload",
-              "dashboard:corpus-upload", "dashboard:power"]
+INDEX_URLS = [
+    "dashboard:index",
+    "dashboard:study-new",
+    "dashboard:study-upload",
+    "dashboard:corpus-upload",
+    "dashboard:power",
+]
 
 
 @pytest.fixture
@@ -77,9 +99,14 @@ def alices_study(make_live_study, users):
 
 def _snapshot(study):
     study.refresh_from_db()
-    return (study.status, study.peek_allowed, AuditEvent.objects.filter(study=study).count(),
-            Judge.objects.filter(study=study).count(), study.shared_with.count(),
-            Study.objects.count())
+    return (
+        study.status,
+        study.peek_allowed,
+        AuditEvent.objects.filter(study=study).count(),
+        Judge.objects.filter(study=study).count(),
+        study.shared_with.count(),
+        Study.objects.count(),
+    )
 
 
 def test_another_researcher_gets_404_everywhere_and_changes_nothing(client, alices_study, users):
@@ -101,15 +128,17 @@ def test_another_researcher_gets_404_everywhere_and_changes_nothing(client, alic
 def test_anonymous_and_judges_are_sent_to_login(client, alices_study, who):
     if who == "judge":
         # A real judge session, made by the judge's own entry link.
-        response = client.get(f"/take/{alices_study.slug}/?PROLIFIC_PID=PID-9&STUDY_ID=s"
-                              "&SESSION_ID=x")
+        response = client.get(
+            f"/take/{alices_study.slug}/?PROLIFIC_PID=PID-9&STUDY_ID=s&SESSION_ID=x"
+        )
         assert response.status_code in (200, 302, 303)
         assert client.session.keys(), "the judge entry should have started a session"
     before = _snapshot(alices_study)
     for name in INDEX_URLS:
         response = client.get(reverse(name))
         assert response.status_code == 302 and response["Location"].startswith(
-            "/accounts/login/?next="), name
+            "/accounts/login/?next="
+        ), name
     for name, extra in GET_URLS:
         url = _url(name, alices_study.slug, extra)
         response = client.get(url)
@@ -132,19 +161,23 @@ def test_owner_shared_and_staff_can_read(client, alices_study, users):
 
 def test_payments_and_sharing_are_owner_only(client, alices_study, users):
     client.force_login(users["bob"])
-    response = client.post(reverse("dashboard:export-payments", args=[alices_study.slug]),
-                           {"confirm": "on"})
+    response = client.post(
+        reverse("dashboard:export-payments", args=[alices_study.slug]), {"confirm": "on"}
+    )
     assert response.status_code == 404
-    response = client.post(reverse("dashboard:sharing", args=[alices_study.slug]),
-                           {"username": "mallory"})
+    response = client.post(
+        reverse("dashboard:sharing", args=[alices_study.slug]), {"username": "mallory"}
+    )
     assert response.status_code == 404
     client.force_login(users["alice"])
-    response = client.post(reverse("dashboard:export-payments", args=[alices_study.slug]),
-                           {"confirm": "on"})
+    response = client.post(
+        reverse("dashboard:export-payments", args=[alices_study.slug]), {"confirm": "on"}
+    )
     assert response.status_code == 200
     assert "PID-1" in response.content.decode()
-    assert AuditEvent.objects.filter(study=alices_study, action="export",
-                                     detail__payments=True).exists()
+    assert AuditEvent.objects.filter(
+        study=alices_study, action="export", detail__payments=True
+    ).exists()
 
 
 def test_access_helpers(alices_study, users):
@@ -154,8 +187,11 @@ def test_access_helpers(alices_study, users):
     assert list(studies_for_user(AnonymousUser())) == []
     assert access_study_by_user(users["bob"], alices_study.slug, write=True) == alices_study
     assert access_study_by_user(users["staff"], alices_study.slug, owner=True) == alices_study
-    for user, kwargs in [(users["mallory"], {}), (users["bob"], {"owner": True}),
-                         (AnonymousUser(), {})]:
+    for user, kwargs in [
+        (users["mallory"], {}),
+        (users["bob"], {"owner": True}),
+        (AnonymousUser(), {}),
+    ]:
         with pytest.raises(Http404):
             access_study_by_user(user, alices_study.slug, **kwargs)
     users["alice"].is_active = False

@@ -59,18 +59,37 @@ def _own(study, user):
 
 def _form_data(**overrides):
     data = {
-        "slug": "from-form", "title": "From the form", "corpus": "news",
-        "protocol": "single", "design": "between", "seed": "11", "target_words": "120",
-        "items_per_judge": "0", "judges_per_list": "3", "expiry_minutes": "90",
-        "articles_count": "8", "recruitment_platform": "link",
-        "analysis_alpha": "0.05", "analysis_exclude_failed_attention": "on",
+        "slug": "from-form",
+        "title": "From the form",
+        "corpus": "news",
+        "protocol": "single",
+        "design": "between",
+        "seed": "11",
+        "target_words": "120",
+        "items_per_judge": "0",
+        "judges_per_list": "3",
+        "expiry_minutes": "90",
+        "articles_count": "8",
+        "recruitment_platform": "link",
+        "analysis_alpha": "0.05",
+        "analysis_exclude_failed_attention": "on",
         "generation_batch_size": "4",
-        "cond-TOTAL_FORMS": "2", "cond-INITIAL_FORMS": "0", "cond-MIN_NUM_FORMS": "1",
+        "cond-TOTAL_FORMS": "2",
+        "cond-INITIAL_FORMS": "0",
+        "cond-MIN_NUM_FORMS": "1",
         "cond-MAX_NUM_FORMS": "1000",
-        "cond-0-name": "small", "cond-0-model": "model-small", "cond-0-context_articles": "1",
-        "cond-0-prompt_format": "plain", "cond-0-temperature": "0.7", "cond-0-candidates": "2",
-        "cond-1-name": "control", "cond-1-model": "model-bad", "cond-1-context_articles": "0",
-        "cond-1-prompt_format": "plain", "cond-1-temperature": "1.2", "cond-1-candidates": "2",
+        "cond-0-name": "small",
+        "cond-0-model": "model-small",
+        "cond-0-context_articles": "1",
+        "cond-0-prompt_format": "plain",
+        "cond-0-temperature": "0.7",
+        "cond-0-candidates": "2",
+        "cond-1-name": "control",
+        "cond-1-model": "model-bad",
+        "cond-1-context_articles": "0",
+        "cond-1-prompt_format": "plain",
+        "cond-1-temperature": "1.2",
+        "cond-1-candidates": "2",
         "cond-1-control": "on",
     }
     data.update(overrides)
@@ -107,25 +126,44 @@ def test_create_study_from_form(client_a, alice, corpus):
 
 
 def test_form_lists_every_problem_at_once(client_a, corpus):
-    data = _form_data(**{
-        "slug": "Bad Slug", "target_words": "5", "cond-0-model": "no-such-model",
-        "cond-0-top_p": "0", "cond-0-control": "on", "analysis_alpha": "0.9",
-        "attention_count": "2", "attention_positions": "1",
-    })
+    data = _form_data(
+        **{
+            "slug": "Bad Slug",
+            "target_words": "5",
+            "cond-0-model": "no-such-model",
+            "cond-0-top_p": "0",
+            "cond-0-control": "on",
+            "analysis_alpha": "0.9",
+            "attention_count": "2",
+            "attention_positions": "1",
+        }
+    )
     response = client_a.post(reverse("dashboard:study-new"), data)
     assert response.status_code == 400
     page = response.content.decode()
-    for expected in ("slug: use 2-79 lowercase", "target_words: must be at least 20",
-                     "is not in the model registry", "top_p: must be in (0.0, 1.0]",
-                     "[analysis].alpha", "[attention_checks].positions: 1 positions for count = 2"):
+    for expected in (
+        "slug: use 2-79 lowercase",
+        "target_words: must be at least 20",
+        "is not in the model registry",
+        "top_p: must be in (0.0, 1.0]",
+        "[analysis].alpha",
+        "[attention_checks].positions: 1 positions for count = 2",
+    ):
         assert expected.replace("'", "&#x27;") in page or expected in page, expected
     assert not Study.objects.exists()
     marked = set(re.findall(r'class="field has-problem[^"]*">\s*<label for="id_([\w-]+)"', page))
-    assert {"slug", "target_words", "cond-0-model", "cond-0-top_p", "analysis_alpha",
-            "attention_positions"} <= marked
+    assert {
+        "slug",
+        "target_words",
+        "cond-0-model",
+        "cond-0-top_p",
+        "analysis_alpha",
+        "attention_positions",
+    } <= marked
     # A type error is caught by the form itself, and the spec's problems still show.
-    response = client_a.post(reverse("dashboard:study-new"),
-                             _form_data(seed="seven", target_words="5"))
+    response = client_a.post(
+        reverse("dashboard:study-new"), _form_data(seed="seven", target_words="5")
+    )
     assert response.status_code == 400
     assert b"Enter a whole number" in response.content
     assert b"target_words: must be at least 20" in response.content
@@ -133,8 +171,9 @@ def test_form_lists_every_problem_at_once(client_a, corpus):
 
 def test_form_refuses_duplicate_slug_and_control_twice(client_a, corpus, make_study):
     make_study(slug="taken")
-    response = client_a.post(reverse("dashboard:study-new"),
-                             _form_data(slug="taken", **{"cond-0-control": "on"}))
+    response = client_a.post(
+        reverse("dashboard:study-new"), _form_data(slug="taken", **{"cond-0-control": "on"})
+    )
     assert response.status_code == 400
     assert b"at most one condition can be the control" in response.content
     response = client_a.post(reverse("dashboard:study-new"), _form_data(slug="taken"))
@@ -176,8 +215,9 @@ def test_corpus_upload_lists_every_problem_and_imports_nothing(client_a):
     assert not Article.objects.filter(corpus__name="mine").exists()
     assert not Corpus.objects.filter(name="mine", articles__isnull=False).exists()
     good = SimpleUploadedFile("mine.jsonl", lines[0].encode())
-    response = client_a.post(reverse("dashboard:corpus-upload"), {"name": "mine", "file": good},
-                             follow=True)
+    response = client_a.post(
+        reverse("dashboard:corpus-upload"), {"name": "mine", "file": good}, follow=True
+    )
     assert b"1 articles added" in response.content
     assert Article.objects.filter(corpus__name="mine").count() == 1
     wrong = SimpleUploadedFile("mine.txt", b"x")
@@ -199,11 +239,24 @@ def test_generation_button_progress_json_and_resume(client_a, alice, make_study,
     assert [j.state for j in jobs] == ["queued", "queued"]
     # Two batches of the first job stored, the second job failed after one.
     GenerationJob.objects.filter(pk=jobs[0].pk).update(
-        state="running", total_units=40, done_units=16, total_batches=5, done_batches=2,
-        new_tokens=3200, seconds=8.0)
+        state="running",
+        total_units=40,
+        done_units=16,
+        total_batches=5,
+        done_batches=2,
+        new_tokens=3200,
+        seconds=8.0,
+    )
     GenerationJob.objects.filter(pk=jobs[1].pk).update(
-        state="failed", total_units=40, done_units=8, total_batches=5, done_batches=1,
-        new_tokens=800, seconds=4.0, error="RuntimeError: CUDA out of memory")
+        state="failed",
+        total_units=40,
+        done_units=8,
+        total_batches=5,
+        done_batches=1,
+        new_tokens=800,
+        seconds=4.0,
+        error="RuntimeError: CUDA out of memory",
+    )
     data = client_a.get(reverse("dashboard:progress-json", args=[study.slug])).json()
     assert (data["done"], data["total"]) == (24, 80)
     assert data["texts_per_minute"] == 120.0  # 24 texts in 12 s of batches
@@ -262,8 +315,10 @@ def test_preview_uses_judge_template_and_records_nothing(client_a, alice, make_s
     last = client_a.get(reverse("dashboard:preview-frame", args=[study.slug]) + "?item=99")
     assert b"Attention check" in last.content
     before = AuditEvent.objects.count()
-    posted = client_a.post(reverse("dashboard:preview-frame", args=[study.slug]) + "?item=0",
-                           {"rating": "5", "item": "preview-0"})
+    posted = client_a.post(
+        reverse("dashboard:preview-frame", args=[study.slug]) + "?item=0",
+        {"rating": "5", "item": "preview-0"},
+    )
     assert posted.status_code == 303 and posted["Location"].endswith("?item=1")
     assert AuditEvent.objects.count() == before and not JudgeItem.objects.exists()
 
@@ -334,8 +389,9 @@ def test_launch_pause_resume_close_monitor_peek_and_exports(client_a, alice, mak
     client_a.post(reverse("dashboard:close", args=[study.slug]), {"confirm": "on"})
     study.refresh_from_db()
     assert study.status == "closed"
-    actions = list(AuditEvent.objects.filter(study=study, actor=alice).values_list("action",
-                                                                                   flat=True))
+    actions = list(
+        AuditEvent.objects.filter(study=study, actor=alice).values_list("action", flat=True)
+    )
     for action in ("launch", "pause", "resume", "close"):
         assert action in actions
     closed = client_a.get(reverse("dashboard:monitor", args=[study.slug])).content.decode()
@@ -343,27 +399,33 @@ def test_launch_pause_resume_close_monitor_peek_and_exports(client_a, alice, mak
 
     # Exports: every download audited; the zip holds them all.
     before = AuditEvent.objects.filter(study=study, action="export").count()
-    responses = client_a.get(reverse("dashboard:export-file",
-                                     args=[study.slug, "responses.csv"]))
+    responses = client_a.get(reverse("dashboard:export-file", args=[study.slug, "responses.csv"]))
     header = next(csv.reader(io.StringIO(responses.content.decode())))
     assert header[:3] == ["study", "condition", "params"]
     rows = list(csv.DictReader(io.StringIO(responses.content.decode())))
     assert len(rows) == first.items.count()
-    archive = zipfile.ZipFile(io.BytesIO(client_a.get(
-        reverse("dashboard:export-zip", args=[study.slug])).content))
+    archive = zipfile.ZipFile(
+        io.BytesIO(client_a.get(reverse("dashboard:export-zip", args=[study.slug])).content)
+    )
     assert sorted(n.split("/")[-1] for n in archive.namelist()) == [
-        "items.csv", "judges.csv", "responses.csv", "study.json"]
+        "items.csv",
+        "judges.csv",
+        "responses.csv",
+        "study.json",
+    ]
     assert "P1" not in archive.read(f"{study.slug}/responses.csv").decode()
     # payments.csv is never a plain link: only a confirmed POST by the owner gets it.
     assert client_a.get(f"/dashboard/{study.slug}/data/payments.csv").status_code == 405
     assert AuditEvent.objects.filter(study=study, action="export").count() == before + 2
 
     # Withdrawal deletes the judge's data from the exports.
-    client_a.post(reverse("dashboard:judges", args=[study.slug]),
-                  {"judge": first.pseudonym, "confirm": "on"})
+    client_a.post(
+        reverse("dashboard:judges", args=[study.slug]), {"judge": first.pseudonym, "confirm": "on"}
+    )
     assert not Judge.objects.filter(pk=first.pk).exists()
-    responses = client_a.get(reverse("dashboard:export-file",
-                                     args=[study.slug, "responses.csv"])).content.decode()
+    responses = client_a.get(
+        reverse("dashboard:export-file", args=[study.slug, "responses.csv"])
+    ).content.decode()
     assert first.pseudonym not in responses
     assert AuditEvent.objects.filter(study=study, action="withdraw").exists()
 
@@ -374,8 +436,9 @@ def test_sharing_by_username(client, alice, make_study, django_user_model):
     client.force_login(bob)
     assert client.get(reverse("dashboard:study", args=[study.slug])).status_code == 404
     client.force_login(alice)
-    response = client.post(reverse("dashboard:sharing", args=[study.slug]),
-                           {"username": "nobody"}, follow=True)
+    response = client.post(
+        reverse("dashboard:sharing", args=[study.slug]), {"username": "nobody"}, follow=True
+    )
     assert b"no active researcher called" in response.content
     client.post(reverse("dashboard:sharing", args=[study.slug]), {"username": "bob"})
     assert list(study.shared_with.all()) == [bob]
@@ -405,15 +468,13 @@ def _answer_all(study, judges=4):
         Judge.objects.filter(pk=judge.pk).update(status="completed", completed_at=timezone.now())
 
 
-def test_report_needs_a_logged_peek_before_close(client_a, alice, make_live_study,
-                                                 monkeypatch):
+def test_report_needs_a_logged_peek_before_close(client_a, alice, make_live_study, monkeypatch):
     import functools
 
     from studies.services import reports
 
     # Fewer bootstrap resamples: this is about the page, not the statistics.
-    monkeypatch.setattr(reports, "study_report",
-                        functools.partial(reports.study_report, n_boot=50))
+    monkeypatch.setattr(reports, "study_report", functools.partial(reports.study_report, n_boot=50))
     study = _own(make_live_study(), alice)
     _answer_all(study)
     url = reverse("dashboard:report", args=[study.slug])
@@ -436,9 +497,19 @@ def test_report_needs_a_logged_peek_before_close(client_a, alice, make_live_stud
 def test_power_planner(client_a):
     url = reverse("dashboard:power")
     assert client_a.get(url).status_code == 200
-    page = client_a.get(url, {"accuracy": "0.6", "sd_judge": "0.3", "sd_article": "0.3",
-                              "judges": "10, 40", "articles": "10", "target": "0.8",
-                              "alpha": "0.05", "n_sims": "50"}).content.decode()
+    page = client_a.get(
+        url,
+        {
+            "accuracy": "0.6",
+            "sd_judge": "0.3",
+            "sd_article": "0.3",
+            "judges": "10, 40",
+            "articles": "10",
+            "target": "0.8",
+            "alpha": "0.05",
+            "n_sims": "50",
+        },
+    ).content.decode()
     assert 'id="power-grid"' in page and "Smallest number of judges" in page
     bad = client_a.get(url, {"accuracy": "2", "judges": "1", "articles": "x"}).content.decode()
     assert "power-grid" not in bad and "errorlist" in bad
@@ -450,14 +521,22 @@ def test_power_planner_from_a_closed_pilot(client_a, alice, make_live_study):
     study = _own(make_live_study(), alice)
     _answer_all(study, judges=6)
     url = reverse("dashboard:power")
-    params = {"pilot": study.slug, "accuracy": "0.6", "sd_judge": "0.3", "sd_article": "0.3",
-              "judges": "10, 40", "articles": "10", "target": "0.8", "alpha": "0.05",
-              "n_sims": "50"}
+    params = {
+        "pilot": study.slug,
+        "accuracy": "0.6",
+        "sd_judge": "0.3",
+        "sd_article": "0.3",
+        "judges": "10, 40",
+        "articles": "10",
+        "target": "0.8",
+        "alpha": "0.05",
+        "n_sims": "50",
+    }
     live = client_a.get(url, params).content.decode()  # not closed: not offered as a pilot
     assert "power-grid" not in live and "Select a valid choice" in live
     study_transition(study=study, action="close")
     page = client_a.get(url, params).content.decode()
-    assert 'id="power-grid"' in page and "(pilot" in page, page[page.find("Power</h2>"):][:600]
+    assert 'id="power-grid"' in page and "(pilot" in page, page[page.find("Power</h2>") :][:600]
 
 
 def test_copy_a_launched_study_to_a_new_draft(client_a, alice, make_live_study):

@@ -40,16 +40,21 @@ def take(client: Client, url: str, **params):
 def answer_payload(protocol: str, token: str, n: int) -> dict:
     if protocol == "single":
         return {"item": token, "rating": str(n % 5 + 1), "visible_ms": "1200", "copies": "1"}
-    return {"item": token, "choice": "left" if n % 2 else "right", "confidence": str(n % 5 + 1),
-            "visible_ms": "900"}
+    return {
+        "item": token,
+        "choice": "left" if n % 2 else "right",
+        "confidence": str(n % 5 + 1),
+        "visible_ms": "900",
+    }
 
 
 def walk_to_items(client: Client, slug: str, **params):
     response = take(client, f"/take/{slug}/", **params)
     assert response.status_code == 200
     assert response.redirect_chain[-1][0] == f"/take/{slug}/consent/"
-    response = client.post(f"/take/{slug}/consent/", {"agree": "on", "decision": "agree"},
-                           follow=True)
+    response = client.post(
+        f"/take/{slug}/consent/", {"agree": "on", "decision": "agree"}, follow=True
+    )
     assert response.redirect_chain[-1][0] == f"/take/{slug}/instructions/"
     return client.post(f"/take/{slug}/instructions/", follow=True)
 
@@ -62,8 +67,9 @@ def answer_all(client: Client, slug: str, protocol: str, response, log=None):
     n = 0
     while final_path(response) == f"/take/{slug}/item/":
         token = item_token(response)
-        response = client.post(f"/take/{slug}/item/", answer_payload(protocol, token, n),
-                               follow=True)
+        response = client.post(
+            f"/take/{slug}/item/", answer_payload(protocol, token, n), follow=True
+        )
         if log is not None:
             log.append(response)
         n += 1
@@ -102,13 +108,19 @@ def test_single_flow_link(make_live_study, client):
 
 def test_paired_flow_prolific_with_practice(make_live_study, client):
     study = make_live_study(
-        slug="paired-study", protocol="paired", practice={"enabled": True, "items": 2},
-        recruitment={"platform": "prolific", "completion_code": "C0DE42",
-                     "completion_url": "https://app.prolific.com/submissions/complete",
-                     "demographics": ["age", "country"]},
+        slug="paired-study",
+        protocol="paired",
+        practice={"enabled": True, "items": 2},
+        recruitment={
+            "platform": "prolific",
+            "completion_code": "C0DE42",
+            "completion_url": "https://app.prolific.com/submissions/complete",
+            "demographics": ["age", "country"],
+        },
     )
-    response = take(client, f"/take/{study.slug}/", PROLIFIC_PID="pid-1", STUDY_ID="s",
-                    SESSION_ID="x")
+    response = take(
+        client, f"/take/{study.slug}/", PROLIFIC_PID="pid-1", STUDY_ID="s", SESSION_ID="x"
+    )
     assert all("PROLIFIC_PID" not in url for url, _ in response.redirect_chain)
     client.post(f"/take/{study.slug}/consent/", {"agree": "on", "decision": "agree"})
     response = client.post(f"/take/{study.slug}/instructions/", follow=True)
@@ -116,8 +128,11 @@ def test_paired_flow_prolific_with_practice(make_live_study, client):
     for _ in range(2):
         assert "Practice" in response.content.decode()
         token = item_token(response)
-        response = client.post(f"/take/{study.slug}/practice/",
-                               {"item": token, "choice": "left", "confidence": "3"}, follow=True)
+        response = client.post(
+            f"/take/{study.slug}/practice/",
+            {"item": token, "choice": "left", "confidence": "3"},
+            follow=True,
+        )
         assert response.redirect_chain[-1][0].endswith("/practice/feedback/")
         assert "was written by a human journalist" in response.content.decode()
         response = client.post(f"/take/{study.slug}/practice/feedback/", follow=True)
@@ -153,8 +168,7 @@ def test_paired_flow_prolific_with_practice(make_live_study, client):
 def test_resume_and_reload_keep_the_current_item(make_live_study):
     study = make_live_study(recruitment={"platform": "prolific", "completion_code": "X"})
     first = Client()
-    response = walk_to_items(first, study.slug, PROLIFIC_PID="back", STUDY_ID="s",
-                             SESSION_ID="1")
+    response = walk_to_items(first, study.slug, PROLIFIC_PID="back", STUDY_ID="s", SESSION_ID="1")
     token = item_token(response)
     first.post(f"/take/{study.slug}/item/", answer_payload("single", token, 0))
     response = first.get(f"/take/{study.slug}/item/")
@@ -163,8 +177,9 @@ def test_resume_and_reload_keep_the_current_item(make_live_study):
     assert item_token(first.get(f"/take/{study.slug}/item/")) == second_token  # reload
     # Closing the browser and reopening the link: a new session, the same judge and item.
     again = Client()
-    response = take(again, f"/take/{study.slug}/", PROLIFIC_PID="back", STUDY_ID="s",
-                    SESSION_ID="2")
+    response = take(
+        again, f"/take/{study.slug}/", PROLIFIC_PID="back", STUDY_ID="s", SESSION_ID="2"
+    )
     assert response.redirect_chain[-1][0] == f"/take/{study.slug}/item/"
     assert item_token(response) == second_token
     assert Judge.objects.count() == 1
@@ -205,9 +220,13 @@ def test_out_of_order_and_foreign_answers_are_refused(make_live_study):
     response = alice.post(f"/take/{study.slug}/signal/", {"item": b_first, "visible_ms": "500"})
     assert response.status_code == 204  # accepted quietly, but stored nothing
     assert JudgeItem.objects.get(token=b_first).visible_ms == 0
-    for bad in ({"item": a_first, "rating": "9"}, {"item": a_first},
-                {"item": a_first, "rating": "1", "visible_ms": "-4"},
-                {"item": "x" * 500, "rating": "1"}, {"item": a_first, "choice": "left"}):
+    for bad in (
+        {"item": a_first, "rating": "9"},
+        {"item": a_first},
+        {"item": a_first, "rating": "1", "visible_ms": "-4"},
+        {"item": "x" * 500, "rating": "1"},
+        {"item": a_first, "choice": "left"},
+    ):
         response = alice.post(f"/take/{study.slug}/item/", bad)
         assert response.status_code == 400, bad
     assert not JudgeItem.objects.filter(answered_at__isnull=False).exists()
@@ -219,10 +238,10 @@ def test_signals_add_visible_time_with_a_cap(make_live_study, client):
     study = make_live_study()
     token = item_token(walk_to_items(client, study.slug))
     url = f"/take/{study.slug}/signal/"
-    assert client.post(url, {"item": token, "visible_ms": "1500", "tabaways": "1"}).status_code \
-        == 204
-    assert client.post(url, {"item": token, "visible_ms": "1000", "pastes": "2"}).status_code \
-        == 204
+    assert (
+        client.post(url, {"item": token, "visible_ms": "1500", "tabaways": "1"}).status_code == 204
+    )
+    assert client.post(url, {"item": token, "visible_ms": "1000", "pastes": "2"}).status_code == 204
     item = JudgeItem.objects.get(token=token)
     assert (item.visible_ms, item.tabaway_count, item.paste_count) == (2500, 1, 2)
     client.post(url, {"item": token, "visible_ms": str(10**7)})
@@ -236,16 +255,24 @@ def test_signals_add_visible_time_with_a_cap(make_live_study, client):
 
 def test_mturk_preview_creates_nothing_and_accepted_hit_completes(make_live_study, client):
     study = make_live_study(recruitment={"platform": "mturk"})
-    response = client.get(f"/take/{study.slug}/", {
-        "assignmentId": "ASSIGNMENT_ID_NOT_AVAILABLE", "hitId": "H1",
-        "turkSubmitTo": "https://workersandbox.mturk.com"})
+    response = client.get(
+        f"/take/{study.slug}/",
+        {
+            "assignmentId": "ASSIGNMENT_ID_NOT_AVAILABLE",
+            "hitId": "H1",
+            "turkSubmitTo": "https://workersandbox.mturk.com",
+        },
+    )
     assert response.status_code == 200 and "preview" in response.content.decode()
-    assert "X-Frame-Options" not in response and "mturk.com" in response[
-        "Content-Security-Policy"]
+    assert "X-Frame-Options" not in response and "mturk.com" in response["Content-Security-Policy"]
     assert Judge.objects.count() == 0 and EntryAttempt.objects.count() == 0
     assert "sessionid" not in response.cookies
-    params = {"assignmentId": "A1", "workerId": "W1", "hitId": "H1",
-              "turkSubmitTo": "https://workersandbox.mturk.com"}
+    params = {
+        "assignmentId": "A1",
+        "workerId": "W1",
+        "hitId": "H1",
+        "turkSubmitTo": "https://workersandbox.mturk.com",
+    }
     response = client.get(f"/take/{study.slug}/", params)
     launch = re.search(r'href="(/take/[^"]+/launch/[^"]+/)"', response.content.decode()).group(1)
     tab = Client()  # the task's own tab
@@ -265,16 +292,18 @@ def test_mturk_preview_creates_nothing_and_accepted_hit_completes(make_live_stud
     assert Judge.objects.get().platform_meta["assignmentId"] == "A2"
     assert 'value="A2"' in tab.get(f"/take/{study.slug}/finish/").content.decode()
     # A forged submit host is refused at entry.
-    evil = client.get(f"/take/{study.slug}/", {**params, "workerId": "W2",
-                                                "turkSubmitTo": "https://evil.example"})
+    evil = client.get(
+        f"/take/{study.slug}/", {**params, "workerId": "W2", "turkSubmitTo": "https://evil.example"}
+    )
     assert evil.status_code == 400
 
 
 def test_entry_rate_limit(make_live_study, settings):
     settings.NEWSEVAL_ENTRY_RATE = "2/m"
     study = make_live_study(recruitment={"platform": "prolific", "completion_code": "X"})
-    codes = [Client().get(f"/take/{study.slug}/", {"PROLIFIC_PID": "same"}).status_code
-             for _ in range(3)]
+    codes = [
+        Client().get(f"/take/{study.slug}/", {"PROLIFIC_PID": "same"}).status_code for _ in range(3)
+    ]
     assert codes == [302, 302, 429]
     assert Client().get(f"/take/{study.slug}/", {"PROLIFIC_PID": "other"}).status_code == 302
     settings.NEWSEVAL_ENTRY_RATE = ""
@@ -296,8 +325,9 @@ def test_paused_full_unknown_and_platform_mismatch(make_live_study):
     assert paused.status_code == 503 and "paused" in paused.content.decode()
     assert take(Client(), f"/take/{study.slug}/").status_code == 503
     assert Client().get("/take/no-such-study/").status_code == 404
-    other = make_live_study(slug="prolific-only",
-                            recruitment={"platform": "prolific", "completion_code": "X"})
+    other = make_live_study(
+        slug="prolific-only", recruitment={"platform": "prolific", "completion_code": "X"}
+    )
     assert Client().get(f"/take/{other.slug}/").status_code == 400
     assert Client().get(f"/take/{other.slug}/", {"PROLIFIC_PID": "<script>"}).status_code == 400
 
@@ -331,8 +361,7 @@ def test_attention_items_look_like_ordinary_items(make_live_study, client, proto
     response = walk_to_items(client, study.slug)
     body = response.content.decode()
     assert "Attention check" in body  # the first item is the check
-    assert "expected" not in body and "attention" not in body.lower().replace(
-        "attention check", "")
+    assert "expected" not in body and "attention" not in body.lower().replace("attention check", "")
 
 
 def test_simulated_judges_are_marked_by_a_researcher_token(make_live_study, django_user_model):
@@ -371,15 +400,30 @@ def test_a_judge_back_after_expiry_resumes_or_finds_the_study_full(make_live_stu
     judge.refresh_from_db()
     assert judge.status == Judge.Status.EXPIRED
     Judge.objects.exclude(pk=judge.pk).filter(study_list=judge.study_list).update(
-        status=Judge.Status.COMPLETED)
+        status=Judge.Status.COMPLETED
+    )
     response = client.get(f"/take/{study.slug}/item/")
     assert "This study is full" in response.content.decode()
     judge.refresh_from_db()
     assert judge.status == Judge.Status.FULL and "partial_after_expiry" in judge.flags
 
 
-FUZZ_FIELDS = ["item", "rating", "choice", "confidence", "visible_ms", "pastes", "copies",
-               "tabaways", "agree", "decision", "seen_before", "looked_up", "comments", "age"]
+FUZZ_FIELDS = [
+    "item",
+    "rating",
+    "choice",
+    "confidence",
+    "visible_ms",
+    "pastes",
+    "copies",
+    "tabaways",
+    "agree",
+    "decision",
+    "seen_before",
+    "looked_up",
+    "comments",
+    "age",
+]
 FUZZ_VALUES = (
     st.text(max_size=60)
     | st.integers(min_value=-(10**20), max_value=10**20).map(str)
@@ -388,11 +432,23 @@ FUZZ_VALUES = (
 
 
 @override_settings(NEWSEVAL_ENTRY_RATE="")
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
-    page=st.sampled_from(["", "consent/", "instructions/", "practice/", "item/", "item/",
-                          "signal/", "closing/", "finish/"]),
+    page=st.sampled_from(
+        [
+            "",
+            "consent/",
+            "instructions/",
+            "practice/",
+            "item/",
+            "item/",
+            "signal/",
+            "closing/",
+            "finish/",
+        ]
+    ),
     data=st.dictionaries(st.sampled_from(FUZZ_FIELDS), FUZZ_VALUES, max_size=8),
 )
 def test_fuzzed_posts_never_fail_or_store_garbage(make_live_study, page, data):
@@ -407,7 +463,6 @@ def test_fuzzed_posts_never_fail_or_store_garbage(make_live_study, page, data):
     for item in JudgeItem.objects.filter(answered_at__isnull=False):
         assert item.choice in ("left", "right") and 1 <= item.confidence <= 5
         assert item.rating is None and item.server_ms is not None
-
 
 
 @pytest.mark.django_db(transaction=True)
@@ -427,8 +482,11 @@ def test_concurrent_double_submit_stores_one_answer(make_live_study):
     def post(c: Client, rating: int) -> None:
         try:
             barrier.wait()
-            codes.append(c.post(f"/take/{study.slug}/item/",
-                                {"item": token, "rating": str(rating)}).status_code)
+            codes.append(
+                c.post(
+                    f"/take/{study.slug}/item/", {"item": token, "rating": str(rating)}
+                ).status_code
+            )
         finally:
             connection.close()
 

@@ -20,12 +20,25 @@ from studies.models import Article, Judge, JudgeItem, StudyList, Text
 
 CONDITIONS = [
     {"name": "condxalpha", "model": "model-small", "context_articles": 1, "temperature": 0.7},
-    {"name": "condxbravo", "model": "model-bad", "context_articles": 0, "temperature": 1.3,
-     "control": True},
+    {
+        "name": "condxbravo",
+        "model": "model-bad",
+        "context_articles": 0,
+        "temperature": 1.3,
+        "control": True,
+    },
 ]
 GROUND_TRUTH_WORDS = [
-    "is_machine", "machine_text", "human_side", "expected_rating", "expected_choice",
-    "is_attention", "test stand-in", "model-small", "model-bad", "study_list",
+    "is_machine",
+    "machine_text",
+    "human_side",
+    "expected_rating",
+    "expected_choice",
+    "is_attention",
+    "test stand-in",
+    "model-small",
+    "model-bad",
+    "study_list",
 ]
 
 
@@ -38,12 +51,16 @@ class Recorder:
         self.path = ""
 
     def _record(self, method: str, url: str, response) -> None:
-        self.log.append({
-            "method": method, "url": url, "status": response.status_code,
-            "headers": dict(response.items()),
-            "cookies": {k: v.value for k, v in response.cookies.items()},
-            "body": response.content.decode(),
-        })
+        self.log.append(
+            {
+                "method": method,
+                "url": url,
+                "status": response.status_code,
+                "headers": dict(response.items()),
+                "cookies": {k: v.value for k, v in response.cookies.items()},
+                "body": response.content.decode(),
+            }
+        )
 
     def go(self, method: str, url: str, data: dict | None = None, follow: bool = True):
         response = getattr(self.client, method)(url, data or {})
@@ -69,8 +86,9 @@ def run_judge(study, pid: str, n_practice: int) -> Recorder:
     response = r.go("post", f"/take/{slug}/instructions/")
     for _ in range(n_practice):
         token = item_token(response.content.decode())
-        answer = {"rating": "2"} if study.protocol == "single" else {"choice": "left",
-                                                                   "confidence": "2"}
+        answer = (
+            {"rating": "2"} if study.protocol == "single" else {"choice": "left", "confidence": "2"}
+        )
         r.go("post", f"/take/{slug}/practice/", {"item": token, **answer})
         response = r.go("post", f"/take/{slug}/practice/feedback/")
     n = 0
@@ -82,14 +100,16 @@ def run_judge(study, pid: str, n_practice: int) -> Recorder:
         if n == 2:
             response = r.go("get", f"/take/{slug}/item/")
             assert item_token(response.content.decode()) == token
-        answer = ({"rating": str(n % 5 + 1)} if study.protocol == "single"
-                  else {"choice": ("left", "right")[n % 2], "confidence": "3"})
+        answer = (
+            {"rating": str(n % 5 + 1)}
+            if study.protocol == "single"
+            else {"choice": ("left", "right")[n % 2], "confidence": "3"}
+        )
         response = r.go("post", f"/take/{slug}/item/", {"item": token, **answer})
         n += 1
     assert r.path == f"/take/{slug}/closing/"
     # The closing answers complete the judge; what follows (the debrief) may tell the truth.
-    r.go("post", f"/take/{slug}/closing/", {"seen_before": "no", "looked_up": "no"},
-         follow=False)
+    r.go("post", f"/take/{slug}/closing/", {"seen_before": "no", "looked_up": "no"}, follow=False)
     return r
 
 
@@ -114,12 +134,18 @@ def masked_item_page(body: str) -> str:
 @pytest.mark.parametrize("protocol", ["single", "paired"])
 def test_nothing_judges_receive_reveals_which_texts_are_generated(make_live_study, protocol):
     study = make_live_study(
-        slug=f"leak-{protocol}", protocol=protocol, conditions=CONDITIONS, judges_per_list=1,
+        slug=f"leak-{protocol}",
+        protocol=protocol,
+        conditions=CONDITIONS,
+        judges_per_list=1,
         attention_checks={"count": 1, "positions": [4]},
         practice={"enabled": True, "items": 2},
-        recruitment={"platform": "prolific", "completion_code": "DONE1",
-                     "completion_url": "https://app.prolific.com/submissions/complete",
-                     "demographics": ["age"]},
+        recruitment={
+            "platform": "prolific",
+            "completion_code": "DONE1",
+            "completion_url": "https://app.prolific.com/submissions/complete",
+            "demographics": ["age"],
+        },
     )
     lists = list(StudyList.objects.filter(study=study))
     recorders = [run_judge(study, f"judge{i}", n_practice=2) for i in range(len(lists))]
@@ -127,8 +153,11 @@ def test_nothing_judges_receive_reveals_which_texts_are_generated(make_live_stud
     assert {j.study_list_id for j in judges} == {sl.pk for sl in lists}, "every list is run"
     assert all(j.status == Judge.Status.COMPLETED for j in judges)
     if protocol == "single":
-        kinds = set(JudgeItem.objects.filter(judge__study=study, entry__is_attention=False)
-                    .values_list("entry__text__is_machine", flat=True))
+        kinds = set(
+            JudgeItem.objects.filter(judge__study=study, entry__is_attention=False).values_list(
+                "entry__text__is_machine", flat=True
+            )
+        )
         assert kinds == {True, False}, "both human and generated texts were shown"
 
     forbidden = set(GROUND_TRUTH_WORDS)
@@ -145,18 +174,24 @@ def test_nothing_judges_receive_reveals_which_texts_are_generated(make_live_stud
     item_pages, item_headers = [], []
     for rec in recorders:
         for hop in rec.log:
-            record = " ".join([
-                hop["url"], str(hop["headers"]), str(hop["cookies"]), hop["body"],
-                html.unescape(hop["body"]),
-            ])
+            record = " ".join(
+                [
+                    hop["url"],
+                    str(hop["headers"]),
+                    str(hop["cookies"]),
+                    hop["body"],
+                    html.unescape(hop["body"]),
+                ]
+            )
             for word in forbidden:
                 assert word not in record, f"{word!r} leaked in {hop['method']} {hop['url']}"
             assert set(hop["cookies"]) <= {"sessionid", "csrftoken"}
             if hop["url"].endswith("/item/") and hop["method"] == "get":
                 assert hop["status"] == 200
                 item_pages.append(masked_item_page(hop["body"]))
-                item_headers.append({k: v for k, v in hop["headers"].items()
-                                     if k != "Content-Length"})
+                item_headers.append(
+                    {k: v for k, v in hop["headers"].items() if k != "Content-Length"}
+                )
         # After entry, no URL carries an id.
         assert all("PROLIFIC_PID" not in hop["url"] for hop in rec.log[1:])
 
@@ -164,6 +199,7 @@ def test_nothing_judges_receive_reveals_which_texts_are_generated(make_live_stud
     assert len(item_pages) >= n_items
     if len(set(item_pages)) != 1:
         import difflib
+
         a, b = sorted(set(item_pages))[:2]
         print("\n".join(difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm="")))
     assert len(set(item_pages)) == 1, "item pages differ beyond their own words"
@@ -193,6 +229,7 @@ def test_one_judge_cannot_read_or_answer_anothers_items(make_live_study):
     assert not JudgeItem.objects.filter(judge=bob_judge, answered_at__isnull=False).exists()
     assert not JudgeItem.objects.filter(judge=bob_judge, visible_ms__gt=0).exists()
     # Item tokens differ per judge and cannot be linked across judges.
-    alice_all = set(Judge.objects.get(items__token=tokens["alice"]).items.values_list(
-        "token", flat=True))
+    alice_all = set(
+        Judge.objects.get(items__token=tokens["alice"]).items.values_list("token", flat=True)
+    )
     assert not alice_all & set(bob_all)

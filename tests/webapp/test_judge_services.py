@@ -16,8 +16,11 @@ from studies.services.assignment import judge_enter
 def test_every_text_is_split_and_normalised_the_same_way():
     human = "\u201cWe won,\u201d she said.\r\n\r\nIt was  close\u2026\n  \n<b>Really</b>.\n"
     machine = '"We won," she said.\n\nIt was close...\n\n<b>Really</b>.'
-    assert text_paragraphs(human) == text_paragraphs(machine) == (
-        '"We won," she said.', "It was close...", "<b>Really</b>.")
+    assert (
+        text_paragraphs(human)
+        == text_paragraphs(machine)
+        == ('"We won," she said.', "It was close...", "<b>Really</b>.")
+    )
     assert text_paragraphs("one\nline") == ("one line",)
     assert text_paragraphs("  \n\n ") == ()
 
@@ -50,7 +53,11 @@ def test_parse_rate():
 def test_entry_attempts_are_limited_per_key(db):
     key = judging.entry_key(study_id=1, external_id="p", address="10.0.0.1")
     assert [judging.entry_attempt_allow(key=key, rate="3/h") for _ in range(4)] == [
-        True, True, True, False]
+        True,
+        True,
+        True,
+        False,
+    ]
     other = judging.entry_key(study_id=1, external_id="q", address="10.0.0.1")
     assert judging.entry_attempt_allow(key=other, rate="3/h")
     assert EntryAttempt.objects.count() == 4
@@ -70,8 +77,9 @@ def test_answer_service_refuses_and_clamps(make_live_study):
     with pytest.raises(ValueError):
         judging.item_answer(judge=judge, item_token=first.token, choice="left", confidence=2)
     later = first.served_at + dt.timedelta(seconds=3)
-    stored = judging.item_answer(judge=judge, item_token=first.token, rating=5,
-                                 visible_ms=10**8, pastes=10**6, now=later)
+    stored = judging.item_answer(
+        judge=judge, item_token=first.token, rating=5, visible_ms=10**8, pastes=10**6, now=later
+    )
     assert stored.server_ms == 3000 and stored.visible_ms == 3000 + judging.VISIBLE_SLACK_MS
     assert stored.paste_count == judging.MAX_COUNT_PER_REQUEST
     with pytest.raises(judging.AnswerRefused) as info:

@@ -56,18 +56,27 @@ C = spec_lib.CONDITION_DEFAULTS
 
 # Form field name -> (spec section or None for top level, spec key).
 SPEC_FIELDS: dict[str, tuple[str | None, str]] = {
-    "slug": (None, "slug"), "title": (None, "title"), "corpus": (None, "corpus"),
-    "protocol": (None, "protocol"), "design": (None, "design"), "seed": (None, "seed"),
-    "target_words": (None, "target_words"), "items_per_judge": (None, "items_per_judge"),
-    "judges_per_list": (None, "judges_per_list"), "expiry_minutes": (None, "expiry_minutes"),
+    "slug": (None, "slug"),
+    "title": (None, "title"),
+    "corpus": (None, "corpus"),
+    "protocol": (None, "protocol"),
+    "design": (None, "design"),
+    "seed": (None, "seed"),
+    "target_words": (None, "target_words"),
+    "items_per_judge": (None, "items_per_judge"),
+    "judges_per_list": (None, "judges_per_list"),
+    "expiry_minutes": (None, "expiry_minutes"),
     "consent_version": (None, "consent_version"),
     "exclude_judges_from": (None, "exclude_judges_from"),
-    "articles_count": ("articles", "count"), "articles_ids": ("articles", "ids"),
-    "articles_sources": ("articles", "sources"), "articles_date_from": ("articles", "date_from"),
+    "articles_count": ("articles", "count"),
+    "articles_ids": ("articles", "ids"),
+    "articles_sources": ("articles", "sources"),
+    "articles_date_from": ("articles", "date_from"),
     "articles_date_to": ("articles", "date_to"),
     "articles_exclude_containing": ("articles", "exclude_containing"),
     "articles_min_words": ("articles", "min_words"),
-    "practice_enabled": ("practice", "enabled"), "practice_items": ("practice", "items"),
+    "practice_enabled": ("practice", "enabled"),
+    "practice_items": ("practice", "items"),
     "attention_count": ("attention_checks", "count"),
     "attention_positions": ("attention_checks", "positions"),
     "recruitment_platform": ("recruitment", "platform"),
@@ -88,7 +97,9 @@ SPEC_FIELDS: dict[str, tuple[str | None, str]] = {
 }
 # Checkboxes always send a value (unticked is False), so they are always written.
 BOOLEAN_FIELDS = {
-    "practice_enabled", "analysis_exclude_failed_attention", "analysis_exclude_looked_up",
+    "practice_enabled",
+    "analysis_exclude_failed_attention",
+    "analysis_exclude_looked_up",
     "analysis_exclude_seen_before",
 }
 
@@ -98,12 +109,14 @@ class StudyForm(forms.Form):
     title = forms.CharField(max_length=200)
     corpus = forms.ChoiceField(choices=[])
     protocol = forms.ChoiceField(
-        choices=_choices(spec_lib.PROTOCOLS), initial=D["protocol"],
+        choices=_choices(spec_lib.PROTOCOLS),
+        initial=D["protocol"],
         help_text="single: one text at a time, 5-point scale (the paper's). paired: human and "
         "generated side by side.",
     )
     design = forms.ChoiceField(
-        choices=_choices(spec_lib.DESIGNS), initial=D["design"],
+        choices=_choices(spec_lib.DESIGNS),
+        initial=D["design"],
         help_text="between: each judge sees one condition (the paper's). within: mixed.",
     )
     seed = forms.IntegerField(required=False, initial=D["seed"])
@@ -122,60 +135,82 @@ class StudyForm(forms.Form):
 
     articles_count = forms.IntegerField(required=False, initial=A["count"], label="Articles")
     articles_ids = ListField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Explicit article ids",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Explicit article ids",
         help_text="Instead of a seeded sample.",
     )
     articles_sources = ListField(required=False, label="Only from sources")
-    articles_date_from = forms.DateField(required=False, label="Dated from",
-                                         widget=forms.DateInput(attrs={"type": "date"}))
-    articles_date_to = forms.DateField(required=False, label="Dated to",
-                                       widget=forms.DateInput(attrs={"type": "date"}))
+    articles_date_from = forms.DateField(
+        required=False, label="Dated from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    articles_date_to = forms.DateField(
+        required=False, label="Dated to", widget=forms.DateInput(attrs={"type": "date"})
+    )
     articles_exclude_containing = ListField(required=False, label="Leave out articles containing")
-    articles_min_words = forms.IntegerField(required=False, initial=A["min_words"],
-                                            label="Minimum words")
+    articles_min_words = forms.IntegerField(
+        required=False, initial=A["min_words"], label="Minimum words"
+    )
 
-    practice_enabled = forms.BooleanField(required=False, label="Practice round",
-                                          initial=spec_lib.PRACTICE_DEFAULTS["enabled"])
-    practice_items = forms.IntegerField(required=False, label="Practice items",
-                                        initial=spec_lib.PRACTICE_DEFAULTS["items"])
-    attention_count = forms.IntegerField(required=False, label="Attention checks",
-                                         initial=spec_lib.ATTENTION_DEFAULTS["count"])
-    attention_positions = IntListField(required=False, label="At positions",
-                                       help_text="Empty: spread evenly.")
+    practice_enabled = forms.BooleanField(
+        required=False, label="Practice round", initial=spec_lib.PRACTICE_DEFAULTS["enabled"]
+    )
+    practice_items = forms.IntegerField(
+        required=False, label="Practice items", initial=spec_lib.PRACTICE_DEFAULTS["items"]
+    )
+    attention_count = forms.IntegerField(
+        required=False, label="Attention checks", initial=spec_lib.ATTENTION_DEFAULTS["count"]
+    )
+    attention_positions = IntListField(
+        required=False, label="At positions", help_text="Empty: spread evenly."
+    )
 
-    recruitment_platform = forms.ChoiceField(choices=_choices(spec_lib.PLATFORMS),
-                                             initial=R["platform"], label="Platform")
+    recruitment_platform = forms.ChoiceField(
+        choices=_choices(spec_lib.PLATFORMS), initial=R["platform"], label="Platform"
+    )
     recruitment_completion_code = forms.CharField(required=False, label="Completion code")
     recruitment_completion_url = forms.CharField(required=False, label="Completion URL")
     recruitment_pay = forms.CharField(required=False, label="Pay (for the record)")
     recruitment_estimated_minutes = forms.IntegerField(
-        required=False, initial=R["estimated_minutes"], label="Estimated minutes")
+        required=False, initial=R["estimated_minutes"], label="Estimated minutes"
+    )
     recruitment_demographics = forms.MultipleChoiceField(
-        required=False, choices=_choices(spec_lib.DEMOGRAPHICS),
-        widget=forms.CheckboxSelectMultiple, label="Demographic questions",
+        required=False,
+        choices=_choices(spec_lib.DEMOGRAPHICS),
+        widget=forms.CheckboxSelectMultiple,
+        label="Demographic questions",
     )
 
     analysis_alpha = forms.FloatField(required=False, initial=N["alpha"], label="Alpha")
     analysis_equivalence_margin = forms.FloatField(
-        required=False, initial=N["equivalence_margin"], label="Equivalence margin")
+        required=False, initial=N["equivalence_margin"], label="Equivalence margin"
+    )
     analysis_exclude_failed_attention = forms.BooleanField(
-        required=False, initial=N["exclude_failed_attention"],
-        label="Exclude judges who fail an attention check")
+        required=False,
+        initial=N["exclude_failed_attention"],
+        label="Exclude judges who fail an attention check",
+    )
     analysis_exclude_looked_up = forms.BooleanField(
-        required=False, initial=N["exclude_looked_up"],
-        label="Exclude judges who looked things up")
+        required=False, initial=N["exclude_looked_up"], label="Exclude judges who looked things up"
+    )
     analysis_exclude_seen_before = forms.BooleanField(
-        required=False, initial=N["exclude_seen_before"],
-        label="Exclude judges who had seen the articles")
+        required=False,
+        initial=N["exclude_seen_before"],
+        label="Exclude judges who had seen the articles",
+    )
     analysis_min_ms_per_word = forms.IntegerField(
-        required=False, initial=N["min_ms_per_word"], label="Minimum ms per word")
+        required=False, initial=N["min_ms_per_word"], label="Minimum ms per word"
+    )
 
-    generation_batch_size = forms.IntegerField(required=False, initial=G["batch_size"],
-                                               label="Batch size")
+    generation_batch_size = forms.IntegerField(
+        required=False, initial=G["batch_size"], label="Batch size"
+    )
     generation_min_words_ratio = forms.FloatField(
-        required=False, initial=G["min_words_ratio"], label="Minimum length ratio")
+        required=False, initial=G["min_words_ratio"], label="Minimum length ratio"
+    )
     generation_min_distinct_4gram = forms.FloatField(
-        required=False, initial=G["min_distinct_4gram"], label="Minimum distinct 4-grams")
+        required=False, initial=G["min_distinct_4gram"], label="Minimum distinct 4-grams"
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -204,14 +239,16 @@ class ConditionForm(forms.Form):
     model = forms.CharField(max_length=120, help_text="A name in the model registry.")
     params = forms.IntegerField(required=False, help_text="Empty: the registry's.")
     context_articles = forms.IntegerField(required=False, initial=C["context_articles"])
-    prompt_format = forms.ChoiceField(choices=_choices(spec_lib.PROMPT_FORMATS),
-                                      initial=C["prompt_format"])
+    prompt_format = forms.ChoiceField(
+        choices=_choices(spec_lib.PROMPT_FORMATS), initial=C["prompt_format"]
+    )
     temperature = forms.FloatField(required=False, initial=C["temperature"])
     top_p = forms.FloatField(required=False, initial=C["top_p"])
     top_k = forms.IntegerField(required=False, initial=C["top_k"])
     repetition_penalty = forms.FloatField(required=False, initial=C["repetition_penalty"])
-    max_new_tokens = forms.IntegerField(required=False, initial=C["max_new_tokens"],
-                                        help_text="0: 2.5 tokens per target word.")
+    max_new_tokens = forms.IntegerField(
+        required=False, initial=C["max_new_tokens"], help_text="0: 2.5 tokens per target word."
+    )
     candidates = forms.IntegerField(required=False, initial=C["candidates"])
     control = forms.BooleanField(required=False)
 
@@ -221,7 +258,8 @@ class ConditionForm(forms.Form):
             # A menu of the registry's models; the value is still checked by parse_spec,
             # so an unknown name gets the spec's own message.
             self.fields["model"].widget = forms.Select(
-                choices=[("", "choose a model")] + [(m, m) for m in models])
+                choices=[("", "choose a model")] + [(m, m) for m in models]
+            )
 
     def condition_dict(self) -> dict[str, Any] | None:
         data = getattr(self, "cleaned_data", {})
@@ -240,8 +278,13 @@ ConditionFormSet = formset_factory(ConditionForm, extra=0, min_num=1, validate_m
 
 INITIAL_CONDITIONS = [
     {"name": "model", "context_articles": 3, "temperature": 0.8, "candidates": 5},
-    {"name": "control", "context_articles": 0, "temperature": 1.2, "candidates": 5,
-     "control": True},
+    {
+        "name": "control",
+        "context_articles": 0,
+        "temperature": 1.2,
+        "candidates": 5,
+        "control": True,
+    },
 ]
 
 
@@ -256,8 +299,11 @@ def spec_from_forms(study_form: StudyForm, conditions: Any) -> dict[str, Any]:
 
 class SpecUploadForm(forms.Form):
     spec_file = forms.FileField(required=False, label="Spec file (.toml)")
-    spec_text = forms.CharField(required=False, label="or paste it",
-                                widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}))
+    spec_text = forms.CharField(
+        required=False,
+        label="or paste it",
+        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
+    )
 
     def clean(self):
         data = super().clean()
@@ -277,8 +323,11 @@ class SpecUploadForm(forms.Form):
 
 
 class CorpusUploadForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="Importing into an existing corpus adds "
-                           "its new articles; unchanged ones are not duplicated.")
+    name = forms.CharField(
+        max_length=100,
+        help_text="Importing into an existing corpus adds "
+        "its new articles; unchanged ones are not duplicated.",
+    )
     file = forms.FileField(help_text="JSONL or CSV with title and body; see the README.")
 
     def clean_file(self):
@@ -291,7 +340,9 @@ class CorpusUploadForm(forms.Form):
 class ExcludeForm(forms.Form):
     article = forms.CharField(widget=forms.HiddenInput)
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), strip=True, min_length=3,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        strip=True,
+        min_length=3,
         help_text="Why this text is broken or harmful. Not for picking the better texts.",
     )
 
@@ -316,20 +367,30 @@ class CopyForm(forms.Form):
 class PowerForm(forms.Form):
     """Assumed effects (logit-scale SDs, as the mixed model estimates them) or a pilot."""
 
-    pilot = forms.ChoiceField(required=False, label="Estimate from a closed study (pilot)",
-                              help_text="Empty: use the assumed values below.")
-    accuracy = forms.FloatField(initial=0.55, min_value=0.01, max_value=0.99,
-                                help_text="Typical judge on a typical article.")
-    sd_judge = forms.FloatField(initial=0.5, min_value=0, max_value=5, label="SD of judges",
-                                help_text="Logit scale.")
-    sd_article = forms.FloatField(initial=0.5, min_value=0, max_value=5,
-                                  label="SD of articles", help_text="Logit scale.")
+    pilot = forms.ChoiceField(
+        required=False,
+        label="Estimate from a closed study (pilot)",
+        help_text="Empty: use the assumed values below.",
+    )
+    accuracy = forms.FloatField(
+        initial=0.55,
+        min_value=0.01,
+        max_value=0.99,
+        help_text="Typical judge on a typical article.",
+    )
+    sd_judge = forms.FloatField(
+        initial=0.5, min_value=0, max_value=5, label="SD of judges", help_text="Logit scale."
+    )
+    sd_article = forms.FloatField(
+        initial=0.5, min_value=0, max_value=5, label="SD of articles", help_text="Logit scale."
+    )
     judges = IntListField(initial="20, 40, 80, 160", label="Judges to try")
     articles = IntListField(initial="10, 25, 50", label="Articles to try")
     target = forms.FloatField(initial=0.8, min_value=0.5, max_value=0.99, label="Target power")
     alpha = forms.FloatField(initial=0.05, min_value=0.001, max_value=0.2)
-    n_sims = forms.IntegerField(initial=200, min_value=50, max_value=1000,
-                                label="Simulations per cell")
+    n_sims = forms.IntegerField(
+        initial=200, min_value=50, max_value=1000, label="Simulations per cell"
+    )
 
     def __init__(self, *args, pilots: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -362,8 +423,11 @@ def problem_fields(problems: list[str], spec: dict[str, Any]) -> set[str]:
             continue
         if m["cond"]:
             ref = m["cond"]
-            index = int(ref[1:]) - 1 if ref.startswith("#") else (
-                names.index(ref) if ref in names else None)
+            index = (
+                int(ref[1:]) - 1
+                if ref.startswith("#")
+                else (names.index(ref) if ref in names else None)
+            )
             if index is not None:
                 out.add(f"cond-{index}-{m['ckey']}")
         elif m["section"]:

@@ -34,8 +34,9 @@ class _Signals(forms.Form):
     tabaways = forms.IntegerField(min_value=0, max_value=10_000, required=False)
 
     def signals(self) -> dict[str, int]:
-        return {k: self.cleaned_data.get(k) or 0
-                for k in ("visible_ms", "pastes", "copies", "tabaways")}
+        return {
+            k: self.cleaned_data.get(k) or 0 for k in ("visible_ms", "pastes", "copies", "tabaways")
+        }
 
 
 class SignalForm(_Signals):
@@ -44,9 +45,13 @@ class SignalForm(_Signals):
 
 class SingleAnswerForm(_Signals):
     rating = forms.TypedChoiceField(
-        choices=RATING_CHOICES, coerce=int, widget=forms.RadioSelect,
-        error_messages={"required": _("Please choose one of the five answers."),
-                        "invalid_choice": _("Please choose one of the five answers.")},
+        choices=RATING_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Please choose one of the five answers."),
+            "invalid_choice": _("Please choose one of the five answers."),
+        },
     )
 
     def answer(self) -> dict:
@@ -55,19 +60,28 @@ class SingleAnswerForm(_Signals):
 
 class PairedAnswerForm(_Signals):
     choice = forms.ChoiceField(
-        choices=SIDE_CHOICES, widget=forms.RadioSelect,
-        error_messages={"required": _("Please choose the text you think a human wrote."),
-                        "invalid_choice": _("Please choose text A or text B.")},
+        choices=SIDE_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Please choose the text you think a human wrote."),
+            "invalid_choice": _("Please choose text A or text B."),
+        },
     )
     confidence = forms.TypedChoiceField(
-        choices=CONFIDENCE_CHOICES, coerce=int, widget=forms.RadioSelect,
-        error_messages={"required": _("Please say how confident you are, from 1 to 5."),
-                        "invalid_choice": _("Please say how confident you are, from 1 to 5.")},
+        choices=CONFIDENCE_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Please say how confident you are, from 1 to 5."),
+            "invalid_choice": _("Please say how confident you are, from 1 to 5."),
+        },
     )
 
     def answer(self) -> dict:
-        return {"choice": self.cleaned_data["choice"],
-                "confidence": self.cleaned_data["confidence"]}
+        return {
+            "choice": self.cleaned_data["choice"],
+            "confidence": self.cleaned_data["confidence"],
+        }
 
 
 def answer_form(protocol: str, *args, **kwargs) -> SingleAnswerForm | PairedAnswerForm:
@@ -76,7 +90,8 @@ def answer_form(protocol: str, *args, **kwargs) -> SingleAnswerForm | PairedAnsw
 
 class ConsentForm(forms.Form):
     agree = forms.BooleanField(
-        required=False, label=_("I have read the information above and agree to take part."),
+        required=False,
+        label=_("I have read the information above and agree to take part."),
     )
     decision = forms.ChoiceField(choices=[("agree", "agree"), ("decline", "decline")])
 
@@ -95,31 +110,60 @@ PREFER_NOT = ("", _("Prefer not to say"))
 
 DEMOGRAPHIC_FIELDS = {
     "age": lambda: forms.ChoiceField(
-        label=_("Your age"), required=False,
-        choices=[PREFER_NOT, ("18-24", "18-24"), ("25-34", "25-34"), ("35-44", "35-44"),
-                 ("45-54", "45-54"), ("55-64", "55-64"), ("65+", _("65 or older"))],
+        label=_("Your age"),
+        required=False,
+        choices=[
+            PREFER_NOT,
+            ("18-24", "18-24"),
+            ("25-34", "25-34"),
+            ("35-44", "35-44"),
+            ("45-54", "45-54"),
+            ("55-64", "55-64"),
+            ("65+", _("65 or older")),
+        ],
     ),
     "gender": lambda: forms.ChoiceField(
-        label=_("Your gender"), required=False,
-        choices=[PREFER_NOT, ("woman", _("Woman")), ("man", _("Man")),
-                 ("non-binary", _("Non-binary")), ("other", _("Another gender"))],
+        label=_("Your gender"),
+        required=False,
+        choices=[
+            PREFER_NOT,
+            ("woman", _("Woman")),
+            ("man", _("Man")),
+            ("non-binary", _("Non-binary")),
+            ("other", _("Another gender")),
+        ],
     ),
     "education": lambda: forms.ChoiceField(
-        label=_("Your highest completed education"), required=False,
-        choices=[PREFER_NOT, ("secondary", _("Secondary school or less")),
-                 ("vocational", _("Vocational or some college")),
-                 ("bachelor", _("Bachelor's degree")), ("graduate", _("Graduate degree"))],
+        label=_("Your highest completed education"),
+        required=False,
+        choices=[
+            PREFER_NOT,
+            ("secondary", _("Secondary school or less")),
+            ("vocational", _("Vocational or some college")),
+            ("bachelor", _("Bachelor's degree")),
+            ("graduate", _("Graduate degree")),
+        ],
     ),
     "country": lambda: forms.CharField(
-        label=_("The country you live in"), required=False, max_length=80,
+        label=_("The country you live in"),
+        required=False,
+        max_length=80,
     ),
     "native_language": lambda: forms.CharField(
-        label=_("Your first language"), required=False, max_length=80,
+        label=_("Your first language"),
+        required=False,
+        max_length=80,
     ),
     "news_reading": lambda: forms.ChoiceField(
-        label=_("How often do you read news articles?"), required=False,
-        choices=[PREFER_NOT, ("daily", _("Every day")), ("weekly", _("A few times a week")),
-                 ("monthly", _("A few times a month")), ("rarely", _("Rarely or never"))],
+        label=_("How often do you read news articles?"),
+        required=False,
+        choices=[
+            PREFER_NOT,
+            ("daily", _("Every day")),
+            ("weekly", _("A few times a week")),
+            ("monthly", _("A few times a month")),
+            ("rarely", _("Rarely or never")),
+        ],
     ),
 }
 
@@ -127,17 +171,23 @@ DEMOGRAPHIC_FIELDS = {
 class ClosingForm(forms.Form):
     seen_before = forms.ChoiceField(
         label=_("Had you seen any of these articles before this study?"),
-        choices=YES_NO_UNSURE, widget=forms.RadioSelect,
+        choices=YES_NO_UNSURE,
+        widget=forms.RadioSelect,
         error_messages={"required": _("Please answer whether you had seen any before.")},
     )
     looked_up = forms.ChoiceField(
-        label=_("Did you look anything up while answering (for example, search the web for "
-                "an article or ask a chatbot)? An honest answer does not affect your pay."),
-        choices=YES_NO, widget=forms.RadioSelect,
+        label=_(
+            "Did you look anything up while answering (for example, search the web for "
+            "an article or ask a chatbot)? An honest answer does not affect your pay."
+        ),
+        choices=YES_NO,
+        widget=forms.RadioSelect,
         error_messages={"required": _("Please answer whether you looked anything up.")},
     )
     comments = forms.CharField(
-        label=_("Any comments? (optional)"), required=False, max_length=2000,
+        label=_("Any comments? (optional)"),
+        required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 

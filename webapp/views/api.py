@@ -25,8 +25,9 @@ def _study_for_token(request: HttpRequest, slug: str) -> Study | None:
 
 
 def _denied() -> JsonResponse:
-    return JsonResponse({"error": "a researcher token with access to this study is required"},
-                        status=403)
+    return JsonResponse(
+        {"error": "a researcher token with access to this study is required"}, status=403
+    )
 
 
 @require_GET
@@ -37,7 +38,8 @@ def item_truth(request: HttpRequest, slug: str, token: str) -> JsonResponse:
         return _denied()
     item = (
         JudgeItem.objects.filter(token=token, judge__study=study)
-        .select_related("entry", "entry__text", "entry__condition", "entry__article").first()
+        .select_related("entry", "entry__text", "entry__condition", "entry__article")
+        .first()
     )
     if item is None:
         return JsonResponse({"error": "no such item in this study"}, status=404)

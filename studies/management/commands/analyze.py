@@ -12,9 +12,14 @@ class Command(BaseCommand):
         parser.add_argument("study", help="the study's slug")
         parser.add_argument("--out", required=True, help="output folder")
         parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples")
-        parser.add_argument("--seed", type=int, default=None, help="bootstrap seed (default: the study's)")
-        parser.add_argument("--peek", action="store_true",
-                            help="analyse a study that is not closed (recorded in the audit log)")
+        parser.add_argument(
+            "--seed", type=int, default=None, help="bootstrap seed (default: the study's)"
+        )
+        parser.add_argument(
+            "--peek",
+            action="store_true",
+            help="analyse a study that is not closed (recorded in the audit log)",
+        )
 
     def handle(self, *args, study: str, out: str, n_boot: int, seed, peek: bool, **options):
         obj = Study.objects.filter(slug=study).first()

@@ -10,8 +10,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("study", help="the study's slug")
         parser.add_argument("--out", required=True, help="output folder")
-        parser.add_argument("--payments", action="store_true",
-                            help="also write payments.csv with platform ids (restricted)")
+        parser.add_argument(
+            "--payments",
+            action="store_true",
+            help="also write payments.csv with platform ids (restricted)",
+        )
 
     def handle(self, *args, study: str, out: str, payments: bool, **options):
         obj = Study.objects.filter(slug=study).first()

@@ -25,6 +25,7 @@ class Command(BaseCommand):
             self.stdout.write("nothing to generate: every condition is done")
         for job in jobs:
             with tqdm(desc=job.condition.name, unit="text", total=None) as bar:
+
                 def progress(done: int, total: int, bar=bar) -> None:
                     bar.total = total
                     bar.n = done
@@ -42,6 +43,4 @@ class Command(BaseCommand):
                 raise CommandError(f"condition {job.condition.name}: job is {state}")
         obj.refresh_from_db()
         dropped = obj.study_articles.filter(dropped=True).count()
-        self.stdout.write(
-            f"study {obj.slug!r} is {obj.status}; {dropped} article(s) dropped"
-        )
+        self.stdout.write(f"study {obj.slug!r} is {obj.status}; {dropped} article(s) dropped")

@@ -18,6 +18,5 @@ class Command(BaseCommand):
         for warning in result.warnings:
             self.stderr.write(f"warning: {warning}")
         self.stdout.write(
-            f"corpus {result.corpus.name!r}: {result.created} new, "
-            f"{result.unchanged} already there"
+            f"corpus {result.corpus.name!r}: {result.created} new, {result.unchanged} already there"
         )

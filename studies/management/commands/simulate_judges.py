@@ -30,25 +30,40 @@ class Command(BaseCommand):
         parser.add_argument("--drop-out", type=float, default=0.0, help="chance to leave per item")
         parser.add_argument("--reload", type=float, default=0.0, help="chance to reload an item")
         parser.add_argument(
-            "--condition", default="",
+            "--condition",
+            default="",
             help="per-condition settings: 'NAME:sensitivity=2,bias=0.2;OTHER:idk=0.1'",
         )
         parser.add_argument("--log", help="write every answer sent as JSON lines here")
 
     def handle(self, *args, **o):
         if not o["token"]:
-            raise CommandError("a researcher API token is needed: --token or NEWSEVAL_API_TOKEN "
-                               "(create one with `manage.py create_api_token USER`)")
-        default = JudgeModel(sensitivity=o["sensitivity"], bias=o["bias"], idk=o["idk"],
-                             read_ms=o["read_ms"], attention_fail=o["attention_fail"],
-                             drop_out=o["drop_out"], reload=o["reload"])
+            raise CommandError(
+                "a researcher API token is needed: --token or NEWSEVAL_API_TOKEN "
+                "(create one with `manage.py create_api_token USER`)"
+            )
+        default = JudgeModel(
+            sensitivity=o["sensitivity"],
+            bias=o["bias"],
+            idk=o["idk"],
+            read_ms=o["read_ms"],
+            attention_fail=o["attention_fail"],
+            drop_out=o["drop_out"],
+            reload=o["reload"],
+        )
         try:
             models = parse_condition_models(o["condition"], default)
         except ValueError as exc:
             raise CommandError(f"--condition: {exc}") from None
-        simulator = Simulator(base_url=o["base_url"], slug=o["study"], token=o["token"],
-                              models=models, default=default, seed=o["seed"],
-                              platform=o["platform"])
+        simulator = Simulator(
+            base_url=o["base_url"],
+            slug=o["study"],
+            token=o["token"],
+            models=models,
+            default=default,
+            seed=o["seed"],
+            platform=o["platform"],
+        )
         try:
             report = simulator.run(o["judges"], o["concurrency"])
         except SimulationError as exc:

@@ -32,11 +32,18 @@ def poll_ms() -> int:
 
 
 def study_page(
-    request: HttpRequest, template: str, study: Study, tab: str, context: dict[str, Any] | None
-    = None, status: int = 200,
+    request: HttpRequest,
+    template: str,
+    study: Study,
+    tab: str,
+    context: dict[str, Any] | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     ctx = {
-        "study": study, "tab": tab, "tabs": TABS, "poll_ms": poll_ms(),
+        "study": study,
+        "tab": tab,
+        "tabs": TABS,
+        "poll_ms": poll_ms(),
         "is_admin": can_administer(request.user, study),
         **(context or {}),
     }

@@ -32,8 +32,10 @@ EXPORTS = {
     "responses.csv": ("text/csv; charset=utf-8", "One row per judgment: the analysis input."),
     "items.csv": ("text/csv; charset=utf-8", "Every shown text with provenance and licence."),
     "judges.csv": ("text/csv; charset=utf-8", "Closing answers and exclusion flags."),
-    "study.json": ("application/json; charset=utf-8",
-                   "The study record: design hash, spec, seeds, counts, audit log."),
+    "study.json": (
+        "application/json; charset=utf-8",
+        "The study record: design hash, spec, seeds, counts, audit log.",
+    ),
 }
 
 
@@ -41,9 +43,16 @@ EXPORTS = {
 def exports(request: HttpRequest, slug: str) -> HttpResponse:
     study = access_study_by_user(request.user, slug)
     downloads = [e for e in audit_log(study) if e.action == "export"][:10]
-    return study_page(request, "dashboard/exports.html", study, "data", {
-        "exports": EXPORTS.items(), "downloads": downloads,
-    })
+    return study_page(
+        request,
+        "dashboard/exports.html",
+        study,
+        "data",
+        {
+            "exports": EXPORTS.items(),
+            "downloads": downloads,
+        },
+    )
 
 
 @login_required
@@ -77,8 +86,7 @@ def export_payments(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("dashboard:exports", slug=study.slug)
     content = export_files(study, payments=True)["payments.csv"]
     download_audit(study=study, actor=request.user, filename="payments.csv", payments=True)
-    return attachment(content, f"{study.slug}-payments-RESTRICTED.csv",
-                      "text/csv; charset=utf-8")
+    return attachment(content, f"{study.slug}-payments-RESTRICTED.csv", "text/csv; charset=utf-8")
 
 
 @login_required
@@ -97,21 +105,36 @@ def judges(request: HttpRequest, slug: str) -> HttpResponse:
                 match |= Q(external_id=key)  # platform ids are the owner's to see
             judge = Judge.objects.filter(study=study).filter(match).first()
         if judge is None:
-            messages.error(request, "Tick the box to confirm, and name a judge of this study "
-                           "by pseudonym or platform id.")
+            messages.error(
+                request,
+                "Tick the box to confirm, and name a judge of this study "
+                "by pseudonym or platform id.",
+            )
         else:
             judge_withdraw(judge=judge, actor=request.user)
-            messages.success(request, f"Judge {judge.pseudonym} withdrawn; their data is "
-                             "deleted and no export or report contains it.")
+            messages.success(
+                request,
+                f"Judge {judge.pseudonym} withdrawn; their data is "
+                "deleted and no export or report contains it.",
+            )
         return redirect("dashboard:judges", slug=study.slug)
     rows = (
-        Judge.objects.filter(study=study).select_related("study_list")
+        Judge.objects.filter(study=study)
+        .select_related("study_list")
         .annotate(answers=Count("items", filter=Q(items__answered_at__isnull=False)))
         .order_by("-started_at")
     )
-    return study_page(request, "dashboard/judges.html", study, "judges", {
-        "rows": rows[:500], "total": rows.count(), "form": WithdrawForm(),
-    })
+    return study_page(
+        request,
+        "dashboard/judges.html",
+        study,
+        "judges",
+        {
+            "rows": rows[:500],
+            "total": rows.count(),
+            "form": WithdrawForm(),
+        },
+    )
 
 
 @login_required
@@ -123,21 +146,28 @@ def sharing(request: HttpRequest, slug: str) -> HttpResponse:
         study = access_study_by_user(request.user, slug, owner=True)
         try:
             if "remove" in request.POST:
-                study_unshare(study=study, user_id=int(request.POST["remove"]),
-                              actor=request.user)
+                study_unshare(study=study, user_id=int(request.POST["remove"]), actor=request.user)
                 messages.success(request, "No longer shared with that researcher.")
             else:
                 form = ShareForm(request.POST)
                 if form.is_valid():
-                    user = study_share(study=study, username=form.cleaned_data["username"],
-                                       actor=request.user)
+                    user = study_share(
+                        study=study, username=form.cleaned_data["username"], actor=request.user
+                    )
                     messages.success(request, f"Shared with {user.get_username()}.")
         except (StudyError, ValueError) as exc:
             messages.error(request, str(exc))
         return redirect("dashboard:sharing", slug=study.slug)
-    return study_page(request, "dashboard/sharing.html", study, "sharing", {
-        "form": form, "shared": study.shared_with.order_by("username"),
-    })
+    return study_page(
+        request,
+        "dashboard/sharing.html",
+        study,
+        "sharing",
+        {
+            "form": form,
+            "shared": study.shared_with.order_by("username"),
+        },
+    )
 
 
 def _zip_folder(folder: Path, slug: str) -> bytes:
@@ -166,8 +196,11 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and service is not None:
         closed = study.status == Study.Status.CLOSED
         if not closed and not ConfirmForm(request.POST).is_valid():
-            messages.error(request, "Tick the box: the report shows accuracy before the "
-                           "study is closed, and the look is logged.")
+            messages.error(
+                request,
+                "Tick the box: the report shows accuracy before the "
+                "study is closed, and the look is logged.",
+            )
             return redirect("dashboard:report", slug=study.slug)
         if not closed:
             study = peek_opt_in(study=study, actor=request.user)
@@ -177,8 +210,9 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         want = request.POST.get("download", "")
         try:
             with tempfile.TemporaryDirectory(prefix="newseval-report-") as tmp:
-                path = Path(service(study=study, out_dir=Path(tmp), actor=request.user,
-                                    peek=not closed))
+                path = Path(
+                    service(study=study, out_dir=Path(tmp), actor=request.user, peek=not closed)
+                )
                 html = path.read_text(encoding="utf-8")
                 bundle = _zip_folder(Path(tmp), study.slug) if want == "zip" else b""
         except (StudyError, ValueError) as exc:
@@ -191,15 +225,20 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
             response["Content-Disposition"] = f'attachment; filename="{study.slug}-report.html"'
         # The report is one self-contained file: inline styles, images as data: URIs.
         response["Content-Security-Policy"] = (
-            "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors "
-            "'none'"
+            "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
         )
         response["Cache-Control"] = "no-store"
         return response
-    return study_page(request, "dashboard/report.html", study, "report", {
-        "available": service is not None,
-        "builds": [e for e in audit_log(study) if e.action in ("report", "peek")][:10],
-    })
+    return study_page(
+        request,
+        "dashboard/report.html",
+        study,
+        "report",
+        {
+            "available": service is not None,
+            "builds": [e for e in audit_log(study) if e.action in ("report", "peek")][:10],
+        },
+    )
 
 
 @login_required

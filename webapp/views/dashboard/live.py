@@ -47,8 +47,14 @@ def transition(request: HttpRequest, slug: str, action: str) -> HttpResponse:
     except StudyError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, {"pause": "Paused: new judges are turned away.",
-                                   "resume": "Live again.", "close": "Closed."}[action])
+        messages.success(
+            request,
+            {
+                "pause": "Paused: new judges are turned away.",
+                "resume": "Live again.",
+                "close": "Closed.",
+            }[action],
+        )
     next_url = request.POST.get("next", "")
     if next_url.startswith(f"/dashboard/{study.slug}/"):
         return redirect(next_url)
@@ -60,23 +66,41 @@ def design_json(request: HttpRequest, slug: str) -> HttpResponse:
     """The frozen design: the pre-registration record whose SHA-256 is the design hash."""
     study = access_study_by_user(request.user, slug)
     if not study.is_frozen:
-        return HttpResponse("The design is frozen at launch.", status=404,
-                            content_type="text/plain")
+        return HttpResponse(
+            "The design is frozen at launch.", status=404, content_type="text/plain"
+        )
     download_audit(study=study, actor=request.user, filename="design.json")
-    body = json.dumps({"study": study.slug, "design_hash": study.design_hash,
-                       "hash_of": "canonical JSON (sorted keys, UTF-8) of 'design'",
-                       "design": study.frozen}, indent=2, ensure_ascii=False, sort_keys=True)
-    return attachment(body, f"{study.slug}-design-{study.design_hash[:12]}.json",
-                      "application/json; charset=utf-8")
+    body = json.dumps(
+        {
+            "study": study.slug,
+            "design_hash": study.design_hash,
+            "hash_of": "canonical JSON (sorted keys, UTF-8) of 'design'",
+            "design": study.frozen,
+        },
+        indent=2,
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    return attachment(
+        body,
+        f"{study.slug}-design-{study.design_hash[:12]}.json",
+        "application/json; charset=utf-8",
+    )
 
 
 @login_required
 def monitor(request: HttpRequest, slug: str) -> HttpResponse:
     study = access_study_by_user(request.user, slug)
-    return study_page(request, "dashboard/monitor.html", study, "monitor", {
-        "numbers": live_numbers(study),
-        "accuracy": accuracy_summary(study) if study.status == Study.Status.CLOSED else None,
-    })
+    return study_page(
+        request,
+        "dashboard/monitor.html",
+        study,
+        "monitor",
+        {
+            "numbers": live_numbers(study),
+            "accuracy": accuracy_summary(study) if study.status == Study.Status.CLOSED else None,
+        },
+    )
 
 
 @login_required
@@ -98,6 +122,14 @@ def accuracy_peek(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("dashboard:monitor", slug=study.slug)
     accuracy = accuracy_look(study=study, actor=request.user)
     study.refresh_from_db()
-    return study_page(request, "dashboard/monitor.html", study, "monitor", {
-        "numbers": live_numbers(study), "accuracy": accuracy, "peeked": True,
-    })
+    return study_page(
+        request,
+        "dashboard/monitor.html",
+        study,
+        "monitor",
+        {
+            "numbers": live_numbers(study),
+            "accuracy": accuracy,
+            "peeked": True,
+        },
+    )

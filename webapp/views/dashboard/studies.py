@@ -47,10 +47,14 @@ def _registry_models():
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/index.html", {
-        "rows": study_summaries(studies_for_user(request.user)),
-        "corpora": corpora_summaries(),
-    })
+    return render(
+        request,
+        "dashboard/index.html",
+        {
+            "rows": study_summaries(studies_for_user(request.user)),
+            "corpora": corpora_summaries(),
+        },
+    )
 
 
 def _create(request: HttpRequest, spec_text: str) -> tuple[object | None, list[str]]:
@@ -75,8 +79,9 @@ def study_new(request: HttpRequest) -> HttpResponse:
     models = _registry_models()
     if request.method == "POST":
         form = StudyForm(request.POST)
-        conditions = ConditionFormSet(request.POST, prefix="cond",
-                                      form_kwargs={"models": sorted(models or {})})
+        conditions = ConditionFormSet(
+            request.POST, prefix="cond", form_kwargs={"models": sorted(models or {})}
+        )
         forms_ok = form.is_valid() & conditions.is_valid()
         spec = spec_from_forms(form, conditions)
         try:
@@ -89,12 +94,20 @@ def study_new(request: HttpRequest) -> HttpResponse:
                 return redirect("dashboard:study", slug=study.slug)
     else:
         form = StudyForm()
-        conditions = ConditionFormSet(prefix="cond", initial=INITIAL_CONDITIONS,
-                                      form_kwargs={"models": sorted(models or {})})
-    return render(request, "dashboard/study_new.html", {
-        "form": form, "conditions": conditions, "problems": problems,
-        "problem_fields": problem_fields(problems, spec),
-    }, status=400 if problems or form.errors else 200)
+        conditions = ConditionFormSet(
+            prefix="cond", initial=INITIAL_CONDITIONS, form_kwargs={"models": sorted(models or {})}
+        )
+    return render(
+        request,
+        "dashboard/study_new.html",
+        {
+            "form": form,
+            "conditions": conditions,
+            "problems": problems,
+            "problem_fields": problem_fields(problems, spec),
+        },
+        status=400 if problems or form.errors else 200,
+    )
 
 
 @login_required
@@ -109,8 +122,12 @@ def study_upload(request: HttpRequest) -> HttpResponse:
                 return redirect("dashboard:study", slug=study.slug)
     else:
         form = SpecUploadForm()
-    return render(request, "dashboard/study_upload.html", {"form": form, "problems": problems},
-                  status=400 if problems or form.errors else 200)
+    return render(
+        request,
+        "dashboard/study_upload.html",
+        {"form": form, "problems": problems},
+        status=400 if problems or form.errors else 200,
+    )
 
 
 @login_required
@@ -123,8 +140,10 @@ def corpus_upload(request: HttpRequest) -> HttpResponse:
             upload = form.cleaned_data["file"]
             try:
                 result = corpus_upload_service(
-                    name=form.cleaned_data["name"], filename=upload.name,
-                    chunks=upload.chunks(), actor=request.user,
+                    name=form.cleaned_data["name"],
+                    filename=upload.name,
+                    chunks=upload.chunks(),
+                    actor=request.user,
                 )
             except CorpusImportError as exc:
                 problems = exc.problems
@@ -132,28 +151,40 @@ def corpus_upload(request: HttpRequest) -> HttpResponse:
                 for warning in result.warnings:
                     messages.warning(request, warning)
                 messages.success(
-                    request, f"Corpus {result.corpus.name}: {result.created} articles added, "
-                    f"{result.unchanged} already there.")
+                    request,
+                    f"Corpus {result.corpus.name}: {result.created} articles added, "
+                    f"{result.unchanged} already there.",
+                )
                 return redirect("dashboard:index")
     else:
         form = CorpusUploadForm()
-    return render(request, "dashboard/corpus_upload.html", {"form": form, "problems": problems},
-                  status=400 if problems or form.errors else 200)
+    return render(
+        request,
+        "dashboard/corpus_upload.html",
+        {"form": form, "problems": problems},
+        status=400 if problems or form.errors else 200,
+    )
 
 
 @login_required
 def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
     study = access_study_by_user(request.user, slug)
     articles = study.study_articles.select_related("article")
-    return study_page(request, "dashboard/study_detail.html", study, "overview", {
-        "conditions": study.conditions.order_by("position"),
-        "n_articles": articles.count(),
-        "dropped": articles.filter(dropped=True),
-        "progress": generation_progress(study),
-        "events": audit_log(study, limit=12),
-        "copy_form": CopyForm(),
-        "n_lists": study.lists.count(),
-    })
+    return study_page(
+        request,
+        "dashboard/study_detail.html",
+        study,
+        "overview",
+        {
+            "conditions": study.conditions.order_by("position"),
+            "n_articles": articles.count(),
+            "dropped": articles.filter(dropped=True),
+            "progress": generation_progress(study),
+            "events": audit_log(study, limit=12),
+            "copy_form": CopyForm(),
+            "n_lists": study.lists.count(),
+        },
+    )
 
 
 @login_required
@@ -161,8 +192,11 @@ def study_spec(request: HttpRequest, slug: str) -> HttpResponse:
     """The spec file as written (or, for a study made in the browser, as the form built it)."""
     study = access_study_by_user(request.user, slug)
     download_audit(study=study, actor=request.user, filename=f"{study.slug}.toml")
-    return attachment(study.spec_source or spec_to_toml(study.spec), f"{study.slug}.toml",
-                      "application/toml; charset=utf-8")
+    return attachment(
+        study.spec_source or spec_to_toml(study.spec),
+        f"{study.slug}.toml",
+        "application/toml; charset=utf-8",
+    )
 
 
 @login_required
@@ -172,8 +206,9 @@ def study_copy_view(request: HttpRequest, slug: str) -> HttpResponse:
     form = CopyForm(request.POST)
     if form.is_valid():
         try:
-            copy = study_copy(study=study, new_slug=form.cleaned_data["new_slug"],
-                              owner=request.user)
+            copy = study_copy(
+                study=study, new_slug=form.cleaned_data["new_slug"], owner=request.user
+            )
         except (SpecError, StudyError) as exc:
             for problem in getattr(exc, "problems", [str(exc)]):
                 messages.error(request, problem)
@@ -188,8 +223,11 @@ def study_copy_view(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def power(request: HttpRequest) -> HttpResponse:
     """The power planner: judges and articles needed, by simulating the crossed design."""
-    pilots = list(studies_for_user(request.user).filter(status=Study.Status.CLOSED)
-                  .values_list("slug", flat=True))
+    pilots = list(
+        studies_for_user(request.user)
+        .filter(status=Study.Status.CLOSED)
+        .values_list("slug", flat=True)
+    )
     form = PowerForm(request.GET or None, pilots=pilots)
     plan, error = None, ""
     if form.is_bound and form.is_valid():
@@ -202,14 +240,23 @@ def power(request: HttpRequest) -> HttpResponse:
                 study = access_study_by_user(request.user, data["pilot"])
                 kwargs["pilot"] = pilot_frame(study)
             else:
-                kwargs.update(accuracy=data["accuracy"], sd_judge=data["sd_judge"],
-                              sd_article=data["sd_article"])
+                kwargs.update(
+                    accuracy=data["accuracy"],
+                    sd_judge=data["sd_judge"],
+                    sd_article=data["sd_article"],
+                )
             plan = plan_power(**kwargs)
         except (ValueError, ArithmeticError) as exc:  # e.g. a pilot too small to fit
             error = str(exc)
-    return render(request, "dashboard/power.html", {
-        "form": form, "plan": _plan_rows(plan) if plan else None, "error": error,
-    })
+    return render(
+        request,
+        "dashboard/power.html",
+        {
+            "form": form,
+            "plan": _plan_rows(plan) if plan else None,
+            "error": error,
+        },
+    )
 
 
 def _plan_rows(plan) -> dict:
@@ -217,9 +264,17 @@ def _plan_rows(plan) -> dict:
     judges = sorted(plan.grid["judges"].unique())
     power = {(int(r.judges), int(r.articles)): r.power for r in plan.grid.itertuples()}
     return {
-        "plan": plan, "articles": [int(a) for a in articles],
-        "rows": [{"judges": int(j), "cells": [
-            {"power": power[(int(j), int(a))], "ok": power[(int(j), int(a))] >= plan.target}
-            for a in articles]} for j in judges],
+        "plan": plan,
+        "articles": [int(a) for a in articles],
+        "rows": [
+            {
+                "judges": int(j),
+                "cells": [
+                    {"power": power[(int(j), int(a))], "ok": power[(int(j), int(a))] >= plan.target}
+                    for a in articles
+                ],
+            }
+            for j in judges
+        ],
         "smallest": plan.smallest.to_dict("records"),
     }

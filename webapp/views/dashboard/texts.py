@@ -63,14 +63,20 @@ def review(request: HttpRequest, slug: str) -> HttpResponse:
     elif show == "kept":
         articles = articles.filter(dropped=False)
     page = Paginator(articles, REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
-    return study_page(request, "dashboard/review.html", study, "review", {
-        "page": page, "show": show,
-        "items": review_articles(study, list(page.object_list)),
-        "can_exclude": not study.is_frozen and study.status in (Study.Status.READY,
-                                                                 Study.Status.GENERATING,
-                                                                 Study.Status.DRAFT),
-        "exclude_form": ExcludeForm(),
-    })
+    return study_page(
+        request,
+        "dashboard/review.html",
+        study,
+        "review",
+        {
+            "page": page,
+            "show": show,
+            "items": review_articles(study, list(page.object_list)),
+            "can_exclude": not study.is_frozen
+            and study.status in (Study.Status.READY, Study.Status.GENERATING, Study.Status.DRAFT),
+            "exclude_form": ExcludeForm(),
+        },
+    )
 
 
 @login_required
@@ -83,15 +89,21 @@ def article_exclude(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, "An exclusion needs a reason (at least a few words).")
         return redirect(request.POST.get("next") or f"/dashboard/{study.slug}/review/")
     article = Article.objects.filter(
-        corpus=study.corpus, key=form.cleaned_data["article"],
+        corpus=study.corpus,
+        key=form.cleaned_data["article"],
         pk__in=study.study_articles.values("article"),
     ).first()
     if article is None:
         messages.error(request, "That article is not in this study.")
     else:
         try:
-            article_drop(study=study, article=article, kind="excluded",
-                         reason=form.cleaned_data["reason"], actor=request.user)
+            article_drop(
+                study=study,
+                article=article,
+                kind="excluded",
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
         except ValueError as exc:
             messages.error(request, str(exc))
         else:
@@ -113,24 +125,37 @@ def _preview_items(study: Study) -> list[ItemView]:
         text, article = sample["text"], sample["article"]
         raw = [text.body]
         if study.protocol == "paired":
-            other = study.texts.filter(condition=text.condition, article=article,
-                                       is_machine=not text.is_machine).first()
+            other = study.texts.filter(
+                condition=text.condition, article=article, is_machine=not text.is_machine
+            ).first()
             human, machine = (other, text) if text.is_machine else (text, other)
             pair = [human.body if human else "", machine.body if machine else ""]
             raw = pair if n % 2 == 0 else pair[::-1]
-        items.append(ItemView(
-            token=f"preview-{n}", number=n + 1, total=total, protocol=study.protocol,
-            title=plain_line(article.title), subtitle=plain_line(article.subtitle),
-            bodies=tuple(text_paragraphs(b) for b in raw),
-        ))
+        items.append(
+            ItemView(
+                token=f"preview-{n}",
+                number=n + 1,
+                total=total,
+                protocol=study.protocol,
+                title=plain_line(article.title),
+                subtitle=plain_line(article.subtitle),
+                bodies=tuple(text_paragraphs(b) for b in raw),
+            )
+        )
     if study.spec["attention_checks"]["count"]:
         check = (ATTENTION_PAIRED if study.protocol == "paired" else ATTENTION_SINGLE)[0]
         raw = [check["body"]] if study.protocol == "single" else [check["left"], check["right"]]
-        items.append(ItemView(
-            token="preview-attention", number=total, total=total, protocol=study.protocol,
-            title=check["title"], subtitle=check["subtitle"],
-            bodies=tuple(text_paragraphs(b) for b in raw),
-        ))
+        items.append(
+            ItemView(
+                token="preview-attention",
+                number=total,
+                total=total,
+                protocol=study.protocol,
+                title=check["title"],
+                subtitle=check["subtitle"],
+                bodies=tuple(text_paragraphs(b) for b in raw),
+            )
+        )
     return items
 
 
@@ -149,11 +174,19 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
     study = access_study_by_user(request.user, slug)
     items = _preview_items(study)
     index = _preview_index(request, items)
-    return study_page(request, "dashboard/preview.html", study, "preview", {
-        "items": items, "index": index, "item": items[index] if items else None,
-        "previous": index - 1 if index > 0 else None,
-        "next": index + 1 if index + 1 < len(items) else None,
-    })
+    return study_page(
+        request,
+        "dashboard/preview.html",
+        study,
+        "preview",
+        {
+            "items": items,
+            "index": index,
+            "item": items[index] if items else None,
+            "previous": index - 1 if index > 0 else None,
+            "next": index + 1 if index + 1 < len(items) else None,
+        },
+    )
 
 
 @login_required
@@ -171,16 +204,27 @@ def preview_frame(request: HttpRequest, slug: str) -> HttpResponse:
         response.status_code = 303
         return response
     if not items:
-        return HttpResponse("Nothing to preview yet: generate the texts first.",
-                            content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            "Nothing to preview yet: generate the texts first.",
+            content_type="text/plain; charset=utf-8",
+        )
     recruitment = study.spec.get("recruitment", {})
-    response = render(request, "judge/item.html", {
-        "study": study, "item": items[index], "practice": False, "notice": "",
-        "form": answer_form(study.protocol),
-        "rating_choices": RATING_CHOICES, "side_choices": SIDE_CHOICES,
-        "confidence_choices": CONFIDENCE_CHOICES, "protocol": study.protocol,
-        "estimated_minutes": recruitment.get("estimated_minutes") or None,
-    })
+    response = render(
+        request,
+        "judge/item.html",
+        {
+            "study": study,
+            "item": items[index],
+            "practice": False,
+            "notice": "",
+            "form": answer_form(study.protocol),
+            "rating_choices": RATING_CHOICES,
+            "side_choices": SIDE_CHOICES,
+            "confidence_choices": CONFIDENCE_CHOICES,
+            "protocol": study.protocol,
+            "estimated_minutes": recruitment.get("estimated_minutes") or None,
+        },
+    )
     response["Cache-Control"] = "no-store"
     # As on the judge's pages, plus: only this site may frame it, and it may post only
     # to itself (the preview), so no answer or signal can reach the judge's endpoints.

@@ -14,6 +14,15 @@ from webapp.views.judge.steps import (
 )
 
 __all__ = [
-    "closing", "consent", "debrief", "enter", "finish", "instructions", "item", "launch",
-    "practice", "practice_feedback", "signal",
+    "closing",
+    "consent",
+    "debrief",
+    "enter",
+    "finish",
+    "instructions",
+    "item",
+    "launch",
+    "practice",
+    "practice_feedback",
+    "signal",
 ]

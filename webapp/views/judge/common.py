@@ -39,8 +39,13 @@ STAGE_VIEWS = {
 # --- helpers ----------------------------------------------------------------------------
 
 
-def render_page(request: HttpRequest, template: str, context: dict, status: int = 200,
-                frame_ancestors: str = "'none'") -> HttpResponse:
+def render_page(
+    request: HttpRequest,
+    template: str,
+    context: dict,
+    status: int = 200,
+    frame_ancestors: str = "'none'",
+) -> HttpResponse:
     response = render(request, f"judge/{template}", context, status=status)
     if frame_ancestors != "'none'":
         response.xframe_options_exempt = True  # CSP frame-ancestors names who may frame it
@@ -93,51 +98,90 @@ def set_notice(request: HttpRequest, code: str) -> None:
 
 def pop_notice(request: HttpRequest) -> str:
     return {
-        "answered": _("Your answer to that article was already recorded; answers cannot be "
-                      "changed. Here is the next one."),
+        "answered": _(
+            "Your answer to that article was already recorded; answers cannot be "
+            "changed. Here is the next one."
+        ),
     }.get(request.session.pop(NOTICE_KEY, ""), "")
 
 
 def study_or_404(request: HttpRequest, slug: str) -> Study | HttpResponse:
     # The frozen design record can be large; judge pages never need it.
     study = Study.objects.defer("frozen", "spec_source").filter(slug=slug).first()
-    if study is None or study.status in (Study.Status.DRAFT, Study.Status.GENERATING,
-                                         Study.Status.READY):
-        return render_page(request, "message.html", {
-            "heading": _("Study not found"),
-            "message": _("There is no study at this address. Please check the link you were "
-                         "given."),
-        }, status=404)
+    if study is None or study.status in (
+        Study.Status.DRAFT,
+        Study.Status.GENERATING,
+        Study.Status.READY,
+    ):
+        return render_page(
+            request,
+            "message.html",
+            {
+                "heading": _("Study not found"),
+                "message": _(
+                    "There is no study at this address. Please check the link you were given."
+                ),
+            },
+            status=404,
+        )
     return study
 
 
 def not_live_page(request: HttpRequest, study: Study) -> HttpResponse:
     if study.status == Study.Status.PAUSED:
-        return render_page(request, "message.html", {
-            "study": study, "heading": _("This study is paused"),
-            "message": _("The study is paused for a short while. Anything you have answered "
-                         "is saved. Please come back to this page later."),
-        }, status=503)
-    return render_page(request, "message.html", {
-        "study": study, "heading": _("This study has closed"),
-        "message": _("This study is no longer taking answers. Thank you for your interest."),
-    }, status=410)
+        return render_page(
+            request,
+            "message.html",
+            {
+                "study": study,
+                "heading": _("This study is paused"),
+                "message": _(
+                    "The study is paused for a short while. Anything you have answered "
+                    "is saved. Please come back to this page later."
+                ),
+            },
+            status=503,
+        )
+    return render_page(
+        request,
+        "message.html",
+        {
+            "study": study,
+            "heading": _("This study has closed"),
+            "message": _("This study is no longer taking answers. Thank you for your interest."),
+        },
+        status=410,
+    )
 
 
 def status_page(request: HttpRequest, judge: Judge) -> HttpResponse | None:
     if judge.status == Judge.Status.FULL:
-        return render_page(request, "message.html", {
-            "study": judge.study, "heading": _("This study is full"),
-            "message": _("Thank you for your interest: every place in this study has been "
-                         "taken. Anything you answered before is kept."),
-        })
+        return render_page(
+            request,
+            "message.html",
+            {
+                "study": judge.study,
+                "heading": _("This study is full"),
+                "message": _(
+                    "Thank you for your interest: every place in this study has been "
+                    "taken. Anything you answered before is kept."
+                ),
+            },
+        )
     if judge.status == Judge.Status.WITHDRAWN:
-        return render_page(request, "message.html", {
-            "study": judge.study, "heading": _("You are not taking part"),
-            "message": _("You chose not to take part, so nothing more will be asked. If you "
-                         "came from a recruitment site, please return the task there. You "
-                         "can close this window."),
-        })
+        return render_page(
+            request,
+            "message.html",
+            {
+                "study": judge.study,
+                "heading": _("You are not taking part"),
+                "message": _(
+                    "You chose not to take part, so nothing more will be asked. If you "
+                    "came from a recruitment site, please return the task there. You "
+                    "can close this window."
+                ),
+            },
+        )
     return None
 
 

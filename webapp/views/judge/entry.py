@@ -69,8 +69,11 @@ def _platform_params(request: HttpRequest) -> tuple[str, str | None, dict] | Non
             return None
         if submit_to not in MTURK_HOSTS:
             return None
-        meta = {"assignmentId": assignment, "hitId": q.get("hitId", "")[:200],
-                "turkSubmitTo": submit_to}
+        meta = {
+            "assignmentId": assignment,
+            "hitId": q.get("hitId", "")[:200],
+            "turkSubmitTo": submit_to,
+        }
         return "mturk", worker, meta
     return "link", None, {}
 
@@ -88,16 +91,31 @@ def enter(request: HttpRequest, slug: str) -> HttpResponse:
         return study
     parsed = _platform_params(request)
     if parsed is None:
-        return render_page(request, "message.html", {
-            "study": study, "heading": _("This link is incomplete"),
-            "message": _("The link is missing some of the details your recruitment site "
-                         "adds to it. Please open the study again from that site."),
-        }, status=400)
+        return render_page(
+            request,
+            "message.html",
+            {
+                "study": study,
+                "heading": _("This link is incomplete"),
+                "message": _(
+                    "The link is missing some of the details your recruitment site "
+                    "adds to it. Please open the study again from that site."
+                ),
+            },
+            status=400,
+        )
     platform, external_id, meta = parsed
     if platform == "mturk-preview":
-        return render_page(request, "instructions.html", {
-            "study": study, "preview": True, **scale_context(study),
-        }, frame_ancestors=MTURK_FRAMES)
+        return render_page(
+            request,
+            "instructions.html",
+            {
+                "study": study,
+                "preview": True,
+                **scale_context(study),
+            },
+            frame_ancestors=MTURK_FRAMES,
+        )
 
     existing = session_judge(request, study)
     same = existing is not None and (external_id is None or existing.external_id == external_id)
@@ -115,35 +133,69 @@ def enter(request: HttpRequest, slug: str) -> HttpResponse:
     if platform == "link" and wanted == "link" and request.method != "POST":
         return render_page(request, "welcome.html", {"study": study, **scale_context(study)})
     if wanted != "link" and platform != wanted:
-        return render_page(request, "message.html", {
-            "study": study, "heading": _("Please start from your recruitment site"),
-            "message": _("This study can only be taken through the site where you found it, "
-                         "which adds your participant details to the link."),
-        }, status=400)
-    key = judging.entry_key(study_id=study.pk, external_id=external_id,
-                            address=_client_address(request))
+        return render_page(
+            request,
+            "message.html",
+            {
+                "study": study,
+                "heading": _("Please start from your recruitment site"),
+                "message": _(
+                    "This study can only be taken through the site where you found it, "
+                    "which adds your participant details to the link."
+                ),
+            },
+            status=400,
+        )
+    key = judging.entry_key(
+        study_id=study.pk, external_id=external_id, address=_client_address(request)
+    )
     if not judging.entry_attempt_allow(key=key, rate=settings.NEWSEVAL_ENTRY_RATE):
-        response = render_page(request, "message.html", {
-            "study": study, "heading": _("Too many attempts"),
-            "message": _("This link was opened too many times in a short while. Please wait "
-                         "a minute and try again."),
-        }, status=429)
+        response = render_page(
+            request,
+            "message.html",
+            {
+                "study": study,
+                "heading": _("Too many attempts"),
+                "message": _(
+                    "This link was opened too many times in a short while. Please wait "
+                    "a minute and try again."
+                ),
+            },
+            status=429,
+        )
         response["Retry-After"] = "60"
         return response
     simulated = _simulated_by_researcher(request, study)
     if simulated is None:
-        return render_page(request, "message.html", {
-            "study": study, "heading": _("You cannot take part in this study"),
-            "message": _("The researcher token sent with this request is not valid here."),
-        }, status=403)
+        return render_page(
+            request,
+            "message.html",
+            {
+                "study": study,
+                "heading": _("You cannot take part in this study"),
+                "message": _("The researcher token sent with this request is not valid here."),
+            },
+            status=403,
+        )
     try:
-        entry = judge_enter(study_id=study.pk, platform=platform, external_id=external_id,
-                            meta=meta, simulated=simulated)
+        entry = judge_enter(
+            study_id=study.pk,
+            platform=platform,
+            external_id=external_id,
+            meta=meta,
+            simulated=simulated,
+        )
     except EntryRefused as refused:
-        return render_page(request, "message.html", {
-            "study": study, "heading": _("You cannot take part in this study"),
-            "message": str(refused),
-        }, status=403)
+        return render_page(
+            request,
+            "message.html",
+            {
+                "study": study,
+                "heading": _("You cannot take part in this study"),
+                "message": str(refused),
+            },
+            status=403,
+        )
     judge = entry.judge
     if entry.resumed and meta:
         judge = judging.judge_meta_refresh(judge=judge, meta=meta)
@@ -151,13 +203,20 @@ def enter(request: HttpRequest, slug: str) -> HttpResponse:
         # MTurk shows the task in a frame, where browsers withhold our session cookie:
         # the judge continues in a tab of their own through a signed, one-judge link.
         remember_judge(request, study, judge)
-        launch = reverse("judge-launch", kwargs={
-            "slug": study.slug, "signed": signing.dumps(judge.token, salt="judge-launch")})
-        return render_page(request, "launch.html", {"study": study, "launch_url": launch},
-                           frame_ancestors=MTURK_FRAMES)
+        launch = reverse(
+            "judge-launch",
+            kwargs={"slug": study.slug, "signed": signing.dumps(judge.token, salt="judge-launch")},
+        )
+        return render_page(
+            request,
+            "launch.html",
+            {"study": study, "launch_url": launch},
+            frame_ancestors=MTURK_FRAMES,
+        )
     remember_judge(request, study, judge)
-    return redirect_to(step_url("judge-enter", study) if judge.status == Judge.Status.FULL
-                       else stage_url(judge))
+    return redirect_to(
+        step_url("judge-enter", study) if judge.status == Judge.Status.FULL else stage_url(judge)
+    )
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -168,10 +227,16 @@ def launch(request: HttpRequest, slug: str, signed: str) -> HttpResponse:
     try:
         token = signing.loads(signed, salt="judge-launch", max_age=7 * 24 * 3600)
     except signing.BadSignature:
-        return render_page(request, "message.html", {
-            "study": study, "heading": _("This link is not valid"),
-            "message": _("Please open the study again from your recruitment site."),
-        }, status=400)
+        return render_page(
+            request,
+            "message.html",
+            {
+                "study": study,
+                "heading": _("This link is not valid"),
+                "message": _("Please open the study again from your recruitment site."),
+            },
+            status=400,
+        )
     judge = Judge.objects.select_related("study").filter(study=study, token=token).first()
     if judge is None:
         return redirect_to(step_url("judge-enter", study))

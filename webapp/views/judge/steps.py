@@ -52,8 +52,9 @@ def consent(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
             judging.judge_consent(judge=judge)
         return redirect_to(step_url("judge-enter", study))
     context = {"study": study, "form": form, **scale_context(study)}
-    return render_page(request, "consent.html", context,
-                       status=400 if request.method == "POST" else 200)
+    return render_page(
+        request, "consent.html", context, status=400 if request.method == "POST" else 200
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -63,9 +64,16 @@ def instructions(request: HttpRequest, study: Study, judge: Judge) -> HttpRespon
         judge = judging.judge_instructions_done(judge=judge)
         return redirect_to(stage_url(judge))
     n_items = judge.items.count()
-    return render_page(request, "instructions.html", {
-        "study": study, "preview": False, **scale_context(study), "n_items": n_items,
-    })
+    return render_page(
+        request,
+        "instructions.html",
+        {
+            "study": study,
+            "preview": False,
+            **scale_context(study),
+            "n_items": n_items,
+        },
+    )
 
 
 # --- practice ---------------------------------------------------------------------------
@@ -88,10 +96,18 @@ def practice(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
         if form.is_valid():  # an answer to an earlier practice item: show the current one
             return redirect_to(step_url("judge-practice", study))
         status = 400
-    return render_page(request, "item.html", {
-        "study": study, "item": item.view, "form": form, "practice": True,
-        **scale_context(study),
-    }, status=status)
+    return render_page(
+        request,
+        "item.html",
+        {
+            "study": study,
+            "item": item.view,
+            "form": form,
+            "practice": True,
+            **scale_context(study),
+        },
+        status=status,
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -104,30 +120,49 @@ def practice_feedback(request: HttpRequest, study: Study, judge: Judge) -> HttpR
     if study.protocol == "single":
         said = dict(RATING_CHOICES)[answered.rating]
         correct = (answered.rating in (1, 2) and not answered.is_machine) or (
-            answered.rating in (4, 5) and answered.is_machine)
+            answered.rating in (4, 5) and answered.is_machine
+        )
     else:
         said = dict(SIDE_CHOICES)[answered.choice]
         correct = answered.choice == answered.human_side
-    return render_page(request, "practice_feedback.html", {
-        "study": study, "answer": answered, "item": item.view if item else None, "said": said,
-        "correct": correct, "dont_know": study.protocol == "single" and answered.rating == 3,
-        "human_label": dict(SIDE_CHOICES).get(answered.human_side, ""),
-    })
+    return render_page(
+        request,
+        "practice_feedback.html",
+        {
+            "study": study,
+            "answer": answered,
+            "item": item.view if item else None,
+            "said": said,
+            "correct": correct,
+            "dont_know": study.protocol == "single" and answered.rating == 3,
+            "human_label": dict(SIDE_CHOICES).get(answered.human_side, ""),
+        },
+    )
 
 
 # --- items ------------------------------------------------------------------------------
 
 
-def _item_page(request: HttpRequest, study: Study, judge: Judge, form=None,
-               status: int = 200) -> HttpResponse:
+def _item_page(
+    request: HttpRequest, study: Study, judge: Judge, form=None, status: int = 200
+) -> HttpResponse:
     served = judging.item_serve(judge=judge)
     if served is None:
         return redirect_to(step_url("judge-closing", study))
     view = item_view(item=served.item, protocol=study.protocol, total=served.total)
-    return render_page(request, "item.html", {
-        "study": study, "item": view, "practice": False, "notice": pop_notice(request),
-        "form": form or answer_form(study.protocol), **scale_context(study),
-    }, status=status)
+    return render_page(
+        request,
+        "item.html",
+        {
+            "study": study,
+            "item": view,
+            "practice": False,
+            "notice": pop_notice(request),
+            "form": form or answer_form(study.protocol),
+            **scale_context(study),
+        },
+        status=status,
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -141,23 +176,36 @@ def item(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
         current = judging.judge_current_item(judge=judge)
         if current is not None and token == current.token:
             return _item_page(request, study, judge, form=form, status=400)
-        return render_page(request, "message.html", {
-            "study": study, "heading": _("That answer could not be read"),
-            "message": _("Please go back to the study page and answer the article shown."),
-            "continue_url": step_url("judge-item", study),
-        }, status=400)
+        return render_page(
+            request,
+            "message.html",
+            {
+                "study": study,
+                "heading": _("That answer could not be read"),
+                "message": _("Please go back to the study page and answer the article shown."),
+                "continue_url": step_url("judge-item", study),
+            },
+            status=400,
+        )
     try:
-        judging.item_answer(judge=judge, item_token=form.cleaned_data["item"],
-                            **form.answer(), **form.signals())
+        judging.item_answer(
+            judge=judge, item_token=form.cleaned_data["item"], **form.answer(), **form.signals()
+        )
     except judging.AnswerRefused as refused:
         if refused.reason == "answered":
             set_notice(request, "answered")
             return redirect_to(stage_url(Judge.objects.get(pk=judge.pk)))
-        return render_page(request, "message.html", {
-            "study": study, "heading": _("That answer was not recorded"),
-            "message": _("It was not for the article currently waiting for your answer."),
-            "continue_url": step_url("judge-item", study),
-        }, status=409)
+        return render_page(
+            request,
+            "message.html",
+            {
+                "study": study,
+                "heading": _("That answer was not recorded"),
+                "message": _("It was not for the article currently waiting for your answer."),
+                "continue_url": step_url("judge-item", study),
+            },
+            status=409,
+        )
     except ValueError:
         return _item_page(request, study, judge, form=form, status=400)
     # 303: a reload or the back button never posts the answer again.
@@ -202,10 +250,15 @@ def closing(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
 def debrief(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
     if judge.status != Judge.Status.COMPLETED:
         return redirect_to(stage_url(judge))
-    return render_page(request, "debrief.html", {
-        "study": study, "debrief": debrief_for_judge(judge=judge),
-        "completion": judge_completion(judge=judge),
-    })
+    return render_page(
+        request,
+        "debrief.html",
+        {
+            "study": study,
+            "debrief": debrief_for_judge(judge=judge),
+            "completion": judge_completion(judge=judge),
+        },
+    )
 
 
 @require_http_methods(["GET", "HEAD"])
