@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.cookiejar
 import os
 import random
 import re
@@ -134,6 +135,16 @@ study_launch(study=study)
     subprocess.run([py, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True)
 
 
+class NoJar(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing."""
+
+    def extract_cookies(self, response, request) -> None:
+        return None
+
+    def set_cookie(self, cookie) -> None:
+        return None
+
+
 class Judge:
     def __init__(self, index: int):
         self.index = index
@@ -153,6 +164,7 @@ class Stats:
         self.latency: dict[str, list[float]] = {}
         self.errors: dict[str, int] = {}
         self.answers_sent = 0
+        self.answers_unknown = 0
 
     def add(self, kind: str, seconds: float) -> None:
         self.latency.setdefault(kind, []).append(seconds)
@@ -167,6 +179,7 @@ class Stats:
             "requests_per_s": total / seconds,
             "answers_per_s": self.answers_sent / seconds,
             "answers_sent": self.answers_sent,
+            "answers_unknown": self.answers_unknown,
             "errors": dict(self.errors),
         }
         print(
@@ -191,10 +204,20 @@ async def admit(client: httpx.AsyncClient, judge: Judge, stats: Stats) -> None:
         params={"PROLIFIC_PID": f"load{judge.index}", "STUDY_ID": "b", "SESSION_ID": "s"},
     )
     judge.keep(r)
+    if r.status_code != 302:
+        stats.error(f"admit entry {r.status_code}: {r.text[:300]}")
+        return
     for step in ("consent", "instructions"):
         page = await client.get(f"/take/load/{step}/", headers=judge.header())
         judge.keep(page)
-        data = {"csrfmiddlewaretoken": CSRF.search(page.text).group(1)}
+        token = CSRF.search(page.text)
+        if page.status_code != 200 or token is None:
+            stats.error(
+                f"admit {step} page {page.status_code}: "
+                f"{page.headers.get('location', page.text[:200])}"
+            )
+            return
+        data = {"csrfmiddlewaretoken": token.group(1)}
         if step == "consent":
             data.update(agree="on", decision="agree")
         r = await client.post(f"/take/load/{step}/", data=data, headers=judge.header())
@@ -206,23 +229,33 @@ async def answer_one(
     client: httpx.AsyncClient, judge: Judge, stats: Stats, rng: random.Random
 ) -> None:
     t0 = time.perf_counter()
-    page = await client.get("/take/load/item/", headers=judge.header())
+    try:
+        page = await client.get("/take/load/item/", headers=judge.header())
+    except httpx.TransportError as exc:
+        stats.error(f"serve {type(exc).__name__}")
+        return
     stats.add("serve", time.perf_counter() - t0)
     if page.status_code == 302:
         judge.done = True  # no items left: off to the closing questions
         return
-    if page.status_code != 200:
+    item, token = ITEM.search(page.text), CSRF.search(page.text)
+    if page.status_code != 200 or item is None or token is None:
         stats.error(f"serve {page.status_code}")
         return
-    item = ITEM.search(page.text).group(1)
     data = {
-        "csrfmiddlewaretoken": CSRF.search(page.text).group(1),
-        "item": item,
+        "csrfmiddlewaretoken": token.group(1),
+        "item": item.group(1),
         "rating": rng.randint(1, 5),
         "visible_ms": rng.randint(1000, 30000),
     }
     t0 = time.perf_counter()
-    r = await client.post("/take/load/item/", data=data, headers=judge.header())
+    try:
+        r = await client.post("/take/load/item/", data=data, headers=judge.header())
+    except httpx.TransportError as exc:
+        # Sent, but no reply: it may or may not be stored.
+        stats.error(f"answer {type(exc).__name__}")
+        stats.answers_unknown += 1
+        return
     stats.add("answer", time.perf_counter() - t0)
     if r.status_code in (302, 303):
         stats.answers_sent += 1
@@ -232,7 +265,11 @@ async def answer_one(
 
 def client_for(base: str, connections: int) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0, follow_redirects=False)
+    client = httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0, follow_redirects=False)
+    # Each judge sends its own Cookie header: the shared client must keep no cookies
+    # (httpx copies a jar given to its constructor, so replace the one it made).
+    client.cookies.jar = NoJar()
+    return client
 
 
 async def closed_loop(
@@ -334,6 +371,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
 
     port = free_port()
@@ -349,9 +388,9 @@ def main() -> None:
             "-w",
             str(args.workers),
             "-k",
-            "gthread",
+            args.worker_class,
             "--threads",
-            "8",
+            str(args.threads),
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -369,13 +408,22 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        print(f"gunicorn: {args.workers} workers (gthread, 8 threads) on {base}")
+        print(
+            f"gunicorn: {args.workers} workers ({args.worker_class}, {args.threads} threads) "
+            f"on {base}; {args.connections} connections"
+        )
         judges = [Judge(i) for i in range(args.judges)]
 
         async def run() -> tuple[dict, dict, dict]:
             async with client_for(base, args.connections) as client:
                 stats = Stats()
-                await asyncio.gather(*(admit(client, j, stats) for j in judges))
+                gate = asyncio.Semaphore(16)  # arrivals are serialised per study anyway
+
+                async def admit_one(judge: Judge) -> None:
+                    async with gate:
+                        await admit(client, judge, stats)
+
+                await asyncio.gather(*(admit_one(j) for j in judges))
                 if stats.errors:
                     raise SystemExit(f"admission failed: {stats.errors}")
             base_result = await closed_loop(
@@ -401,10 +449,11 @@ def main() -> None:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(20)
     sent = closed["answers_sent"] + opened["answers_sent"]
+    unknown = closed["answers_unknown"] + opened["answers_unknown"]
     stored = stored_answers(env)
+    verdict = "none lost" if sent <= stored <= sent + unknown else "MISMATCH"
     print(
-        f"\nanswers sent {sent}, stored {stored}: "
-        f"{'none lost' if sent == stored else f'MISMATCH ({stored - sent:+d})'}"
+        f"\nanswers acknowledged {sent}, sent without reply {unknown}, stored {stored}: {verdict}"
     )
     ratio = closed["requests_per_s"] / base_result["requests_per_s"]
     print(

@@ -275,6 +275,7 @@ class Judge(models.Model):
     simulated = models.BooleanField(default=False)
     consent_version = models.CharField(max_length=40, blank=True)
     stage = models.CharField(max_length=20, default="consent")
+    item_count = models.PositiveIntegerField(default=0, help_text="Length of the queue.")
     closing = models.JSONField(default=dict, blank=True)
     flags = models.JSONField(default=list, blank=True)
     completion_code = models.CharField(max_length=40, blank=True)

@@ -122,8 +122,9 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Judges' sessions live in the database: serving a judge never waits on Redis.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are signed cookies: serving a judge reads no session row and never waits on
+# Redis. A judge's session holds only their opaque judge token, nothing about the texts.
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 24 * 7)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -167,3 +167,5 @@ def _build_queue(study: Study, judge: Judge) -> None:
         JudgeItem(judge=judge, position=pos, entry=entry, token=secrets.token_urlsafe(12))
         for pos, entry in enumerate(sequence)
     )
+    Judge.objects.filter(pk=judge.pk).update(item_count=len(sequence))
+    judge.item_count = len(sequence)

@@ -228,10 +228,11 @@ def item_serve(*, judge: Judge, now: dt.datetime | None = None) -> Served | None
     if item is None:
         return None
     if item.served_at is None:
-        JudgeItem.objects.filter(pk=item.pk, served_at__isnull=True).update(served_at=now)
-        item.refresh_from_db(fields=["served_at"])
-    total = JudgeItem.objects.filter(judge=judge).count()
-    return Served(item=item, total=total)
+        if JudgeItem.objects.filter(pk=item.pk, served_at__isnull=True).update(served_at=now):
+            item.served_at = now
+        else:  # served by a concurrent request a moment ago
+            item.refresh_from_db(fields=["served_at"])
+    return Served(item=item, total=judge.item_count)
 
 
 def _check_answer(protocol: str, rating, choice, confidence) -> None:
@@ -265,22 +266,23 @@ def item_answer(
     ValueError for an answer of the wrong shape."""
     now = now or timezone.now()
     with transaction.atomic():
+        # The judge's row lock serialises their answers: a double submit stores one.
         locked = Judge.objects.select_for_update().get(pk=judge.pk)
-        item = JudgeItem.objects.filter(judge=locked, token=item_token).first()
-        if item is None:
-            raise AnswerRefused("unknown")
-        if item.answered_at is not None:
-            raise AnswerRefused("answered")
-        if locked.stage != "items" or locked.status != Judge.Status.ACTIVE:
-            raise AnswerRefused("stage")
-        current = (
+        item = (
             JudgeItem.objects.filter(judge=locked, answered_at__isnull=True)
             .order_by("position")
-            .values_list("pk", flat=True)
             .first()
         )
-        if current != item.pk:
+        if item is None or item.token != item_token:
+            # Not the current item: say why (the common case, a double submit, is cheap).
+            other = JudgeItem.objects.filter(judge=locked, token=item_token).first()
+            if other is None:
+                raise AnswerRefused("unknown")
+            if other.answered_at is not None:
+                raise AnswerRefused("answered")
             raise AnswerRefused("not_current")
+        if locked.stage != "items" or locked.status != Judge.Status.ACTIVE:
+            raise AnswerRefused("stage")
         if item.served_at is None:
             raise AnswerRefused("not_served")
         _check_answer(judge.study.protocol, rating, choice, confidence)
@@ -308,10 +310,16 @@ def item_answer(
         )
         locked.last_seen_at = now
         fields = ["last_seen_at"]
-        if not JudgeItem.objects.filter(judge=locked, answered_at__isnull=True).exists():
+        last = (
+            item.position + 1 >= locked.item_count
+            if locked.item_count
+            else not (JudgeItem.objects.filter(judge=locked, answered_at__isnull=True).exists())
+        )
+        if last:
             locked.stage = "closing"
             fields.append("stage")
         locked.save(update_fields=fields)
+    judge.stage, judge.last_seen_at = locked.stage, locked.last_seen_at
     return item
 
 

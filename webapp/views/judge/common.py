@@ -92,6 +92,22 @@ def session_judge(request: HttpRequest, study: Study) -> Judge | None:
     return judge
 
 
+def study_and_judge(request: HttpRequest, slug: str) -> tuple[Study | None, Judge | None]:
+    """The study and this session's judge in one query (the common case on every page)."""
+    tokens = list(request.session.get(SESSION_KEY, {}).values())
+    if tokens:
+        judge = (
+            Judge.objects.select_related("study")
+            .defer("study__frozen", "study__spec_source")
+            .filter(token__in=tokens, study__slug=slug)
+            .first()
+        )
+        if judge is not None:
+            return judge.study, judge
+    study = Study.objects.defer("frozen", "spec_source").filter(slug=slug).first()
+    return study, None
+
+
 def set_notice(request: HttpRequest, code: str) -> None:
     request.session[NOTICE_KEY] = code
 
@@ -105,26 +121,34 @@ def pop_notice(request: HttpRequest) -> str:
     }.get(request.session.pop(NOTICE_KEY, ""), "")
 
 
-def study_or_404(request: HttpRequest, slug: str) -> Study | HttpResponse:
-    # The frozen design record can be large; judge pages never need it.
-    study = Study.objects.defer("frozen", "spec_source").filter(slug=slug).first()
-    if study is None or study.status in (
+def not_found(study: Study | None) -> bool:
+    return study is None or study.status in (
         Study.Status.DRAFT,
         Study.Status.GENERATING,
         Study.Status.READY,
-    ):
-        return render_page(
-            request,
-            "message.html",
-            {
-                "heading": _("Study not found"),
-                "message": _(
-                    "There is no study at this address. Please check the link you were given."
-                ),
-            },
-            status=404,
-        )
+    )
+
+
+def study_or_404(request: HttpRequest, slug: str) -> Study | HttpResponse:
+    # The frozen design record can be large; judge pages never need it.
+    study = Study.objects.defer("frozen", "spec_source").filter(slug=slug).first()
+    if not_found(study):
+        return study_not_found(request)
     return study
+
+
+def study_not_found(request: HttpRequest) -> HttpResponse:
+    return render_page(
+        request,
+        "message.html",
+        {
+            "heading": _("Study not found"),
+            "message": _(
+                "There is no study at this address. Please check the link you were given."
+            ),
+        },
+        status=404,
+    )
 
 
 def not_live_page(request: HttpRequest, study: Study) -> HttpResponse:
@@ -191,10 +215,9 @@ def judge_page(stage: str | None) -> Callable:
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, slug: str) -> HttpResponse:
-            study = study_or_404(request, slug)
-            if isinstance(study, HttpResponse):
-                return study
-            judge = session_judge(request, study)
+            study, judge = study_and_judge(request, slug)
+            if not_found(study):
+                return study_not_found(request)
             if judge is None:
                 return redirect_to(step_url("judge-enter", study))
             if judge.status != Judge.Status.COMPLETED:

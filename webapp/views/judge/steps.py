@@ -209,7 +209,7 @@ def item(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
     except ValueError:
         return _item_page(request, study, judge, form=form, status=400)
     # 303: a reload or the back button never posts the answer again.
-    response = redirect_to(stage_url(Judge.objects.get(pk=judge.pk)))
+    response = redirect_to(stage_url(judge))  # item_answer updated judge.stage
     response.status_code = 303
     return response
 
