@@ -35,6 +35,17 @@ def shared_corpus_path() -> Path:
     return SHARED_CORPUS
 
 
+@pytest.fixture(scope="session")
+def tiny_registry(tmp_path_factory):
+    """A model registry holding only a tiny random-weight model built here, named "tiny"."""
+    from generator.testing import make_tiny_model, tiny_registry_toml
+
+    folder = make_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+    path = tmp_path_factory.mktemp("registry") / "models.toml"
+    path.write_text(tiny_registry_toml(folder, name="tiny"), encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def corpus(db, shared_corpus_path):
     from studies.services.corpora import corpus_import

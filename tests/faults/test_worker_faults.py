@@ -20,21 +20,11 @@ def redis_server(tmp_path):
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def tiny_registry_file(tmp_path_factory):
-    from generator.testing import make_tiny_model, tiny_registry_toml
-
-    folder = make_tiny_model(tmp_path_factory.mktemp("tiny-w") / "model")
-    path = tmp_path_factory.mktemp("registry-w") / "models.toml"
-    path.write_text(tiny_registry_toml(folder, name="tiny"), encoding="utf-8")
-    return path
-
-
 @pytest.fixture
-def study(corpus, tiny_registry_file, monkeypatch, settings, redis_server):
+def study(corpus, tiny_registry, monkeypatch, settings, redis_server):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL")
-    monkeypatch.setenv("NEWSEVAL_MODEL_REGISTRY", str(tiny_registry_file))
+    monkeypatch.setenv("NEWSEVAL_MODEL_REGISTRY", str(tiny_registry))
     settings.CELERY_BROKER_URL = redis_server.url
     from studies.services.studies import study_create
 
@@ -58,20 +48,20 @@ def study(corpus, tiny_registry_file, monkeypatch, settings, redis_server):
     return study_create(spec_text=text)[0]
 
 
-def worker_for(redis_server, tiny_registry_file, tmp_path, name):
+def worker_for(redis_server, tiny_registry, tmp_path, name):
     return Worker(
         redis_server.url,
         tmp_path / f"{name}.log",
-        NEWSEVAL_MODEL_REGISTRY=str(tiny_registry_file),
+        NEWSEVAL_MODEL_REGISTRY=str(tiny_registry),
         NEWSEVAL_JOB_STALE_SECONDS="2",
         NEWSEVAL_GENERATION_THREADS="1",
     )
 
 
 def test_worker_killed_mid_batch_completes_after_restart_without_duplicates(
-    study, redis_server, tiny_registry_file, tmp_path
+    study, redis_server, tiny_registry, tmp_path
 ):
-    first = worker_for(redis_server, tiny_registry_file, tmp_path, "first")
+    first = worker_for(redis_server, tiny_registry, tmp_path, "first")
     first.start()
     try:
         generation_start(study=study)
@@ -89,7 +79,7 @@ def test_worker_killed_mid_batch_completes_after_restart_without_duplicates(
         "the worker should die in the middle of the job"
     )
     stored_before = Candidate.objects.filter(job=job).count()
-    second = worker_for(redis_server, tiny_registry_file, tmp_path, "second")
+    second = worker_for(redis_server, tiny_registry, tmp_path, "second")
     import time
 
     time.sleep(2.5)  # let the dead worker's heartbeat go stale; the new worker reconciles
@@ -112,14 +102,14 @@ def test_worker_killed_mid_batch_completes_after_restart_without_duplicates(
     )
 
 
-def test_redis_down_then_back_generation_resumes(study, redis_server, tiny_registry_file, tmp_path):
+def test_redis_down_then_back_generation_resumes(study, redis_server, tiny_registry, tmp_path):
     redis_server.stop()
     generation_start(study=study)  # the message cannot be sent: logged, the row stays queued
     job = GenerationJob.objects.get(study=study)
     assert job.state == "queued"
     redis_server.start()
     GenerationJob.objects.filter(pk=job.pk).update(created_at="2000-01-01T00:00:00Z")
-    worker = worker_for(redis_server, tiny_registry_file, tmp_path, "w")
+    worker = worker_for(redis_server, tiny_registry, tmp_path, "w")
     worker.start()  # reconciles on start: re-sends the queued job
     try:
         wait_for(

@@ -9,16 +9,6 @@ from studies.services.generation import generation_run, generation_start, jobs_r
 from tests.factories import spec_text
 
 
-@pytest.fixture(scope="session")
-def tiny_registry(tmp_path_factory):
-    from generator.testing import make_tiny_model, tiny_registry_toml
-
-    folder = make_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
-    path = tmp_path_factory.mktemp("registry") / "models.toml"
-    path.write_text(tiny_registry_toml(folder, name="tiny"), encoding="utf-8")
-    return path
-
-
 @pytest.fixture
 def tiny_study(corpus, tiny_registry, monkeypatch):
     monkeypatch.setenv("NEWSEVAL_MODEL_REGISTRY", str(tiny_registry))
