@@ -101,3 +101,13 @@ def test_items_csv_has_provenance_and_licence(make_live_study):
     items = rows(export_files(study), "items.csv")
     assert len(items) == 2 * 2 * 8
     assert all(r["license"] and r["sha256"] and r["provenance"] for r in items)
+
+
+def test_export_columns_are_the_ones_the_analysis_reads():
+    # studies/ keeps its own copy so the web processes need not import pandas;
+    # this keeps the two sides of the responses.csv contract from drifting apart.
+    from analysis.data import OPTIONAL_COLUMNS as ANALYSIS_OPTIONAL
+    from analysis.data import REQUIRED_COLUMNS
+
+    assert tuple(RESPONSE_COLUMNS) == REQUIRED_COLUMNS
+    assert tuple(OPTIONAL_COLUMNS) == ANALYSIS_OPTIONAL
