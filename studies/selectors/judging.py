@@ -8,12 +8,17 @@ which is only called for a judge who has completed.
 
 from __future__ import annotations
 
+import functools
+import json
 import random
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from studies.models import Article, Judge, JudgeItem, PracticeAnswer, Study
+from django.db import connection
+
+from studies.models import Article, Judge, JudgeItem, ListEntry, PracticeAnswer, Study
+from studies.selectors.rows import RowShape
 
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _SPACES = re.compile(r"\s+")
@@ -63,9 +68,17 @@ class ItemView:
     bodies: tuple[tuple[str, ...], ...]
 
 
-def item_view(*, item: JudgeItem, protocol: str, total: int) -> ItemView:
-    """The page content of ``item`` (its entry, article and texts select_related)."""
-    entry = item.entry
+@dataclass(frozen=True)
+class EntryContent:
+    """What an entry shows, already normalised: the same for every judge who gets it."""
+
+    title: str
+    subtitle: str
+    bodies: tuple[tuple[str, ...], ...]
+
+
+def entry_content(*, entry: ListEntry, protocol: str) -> EntryContent:
+    """The content of ``entry`` (its article and texts select_related)."""
     if entry.is_attention:
         att = entry.attention or {}
         title, subtitle = att.get("title", ""), att.get("subtitle", "")
@@ -82,24 +95,146 @@ def item_view(*, item: JudgeItem, protocol: str, total: int) -> ItemView:
             raw = [entry.text.body, entry.machine_text.body]
         else:
             raw = [entry.machine_text.body, entry.text.body]
-    return ItemView(
-        token=item.token,
-        number=item.position + 1,
-        total=total,
-        protocol=protocol,
+    return EntryContent(
         title=plain_line(title),
         subtitle=plain_line(subtitle),
         bodies=tuple(text_paragraphs(b) for b in raw),
     )
 
 
-def judge_current_item(*, judge: Judge) -> JudgeItem | None:
-    return (
-        JudgeItem.objects.filter(judge=judge, answered_at__isnull=True)
-        .select_related("entry__article", "entry__text", "entry__machine_text")
-        .order_by("position")
-        .first()
+@functools.lru_cache(maxsize=4096)
+def launched_entry_content(*, design_hash: str, entry_id: int, protocol: str) -> EntryContent:
+    """``entry_content`` of an entry in a launched study, built once per process.
+
+    Launch freezes a study's entries and texts (``design_hash`` is their digest), so
+    what an entry shows never changes while judges are served; the key includes the
+    digest all the same, so nothing stale could ever be shown.
+    """
+    entry = ListEntry.objects.select_related("article", "text", "machine_text").get(pk=entry_id)
+    return entry_content(entry=entry, protocol=protocol)
+
+
+def item_view(*, item: JudgeItem, protocol: str, total: int) -> ItemView:
+    """The page content of ``item`` (its entry, article and texts select_related)."""
+    return _view(item, total, protocol, entry_content(entry=item.entry, protocol=protocol))
+
+
+def current_item_view(*, item: JudgeItem, study: Study, total: int) -> ItemView:
+    """The page content of a served item of a launched study."""
+    content = launched_entry_content(
+        design_hash=study.design_hash, entry_id=item.entry_id, protocol=study.protocol
     )
+    return _view(item, total, study.protocol, content)
+
+
+def _view(item: JudgeItem, total: int, protocol: str, content: EntryContent) -> ItemView:
+    return ItemView(
+        token=item.token,
+        number=item.position + 1,
+        total=total,
+        protocol=protocol,
+        title=content.title,
+        subtitle=content.subtitle,
+        bodies=content.bodies,
+    )
+
+
+# The judge's pages run the statements below on every request. They are written in SQL
+# that PostgreSQL and SQLite both run, because building them with the ORM cost more CPU
+# than running them (see rows.py).
+CURRENT_ITEM = RowShape(
+    JudgeItem,
+    [
+        "id",
+        "judge_id",
+        "position",
+        "entry_id",
+        "token",
+        "served_at",
+        "visible_ms",
+        "paste_count",
+        "copy_count",
+        "tabaway_count",
+    ],
+)
+_CURRENT_ITEM = f"""
+    SELECT {CURRENT_ITEM.columns()}
+    FROM {JudgeItem._meta.db_table}
+    WHERE judge_id = %s AND answered_at IS NULL
+    ORDER BY position
+    LIMIT 1
+"""
+_JUDGE = RowShape(Judge)
+_JUDGE_BY_TOKENS = f"""
+    SELECT {_JUDGE.columns("j")}, s.status, s.design_hash
+    FROM {Judge._meta.db_table} j JOIN {Study._meta.db_table} s ON s.id = j.study_id
+    WHERE s.slug = %s AND j.token IN ({{marks}})
+"""
+# A browser can hold judges of many studies; only this many are looked up.
+MAX_SESSION_JUDGES = 50
+_STUDY_DEFERRED = ("frozen", "spec_source")
+
+
+def judge_current_item(*, judge: Judge, lock: bool = False) -> JudgeItem | None:
+    """The judge's first unanswered item (only the columns serving and answering use);
+    ``lock``: row-locked until the transaction ends, where the database can."""
+    sql = _CURRENT_ITEM
+    if lock and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [judge.pk])
+        row = cursor.fetchone()
+    return None if row is None else CURRENT_ITEM.load(row)
+
+
+def judge_for_session(*, slug: str, tokens: list[str]) -> Judge | None:
+    """The judge of study ``slug`` among a session's judge tokens, with its study loaded.
+
+    The study comes from a per-process copy of its launched record, whose fields never
+    change after launch, and the status read with the judge, which does.
+    """
+    tokens = [t for t in tokens if isinstance(t, str)][-MAX_SESSION_JUDGES:]
+    if not tokens:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _JUDGE_BY_TOKENS.format(marks=", ".join(["%s"] * len(tokens))), [slug, *tokens]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    judge = _JUDGE.load(row)
+    study_status, design_hash = row[-2:]
+    if design_hash:
+        study = _launched_study(judge.study_id, design_hash)
+        study.status = study_status
+    else:  # not launched: judges see nothing of it, so nothing is worth keeping
+        study = Study.objects.defer(*_STUDY_DEFERRED).get(pk=judge.study_id)
+    judge.study = study
+    return judge
+
+
+def _launched_study(study_id: int, design_hash: str) -> Study:
+    names, values = _launched_study_record(study_id, design_hash)
+    # JSON values are kept as text and decoded for each request: a view that changed a
+    # dict in place could otherwise change what every later request sees.
+    values = [json.loads(v) if n in _STUDY_JSON else v for n, v in zip(names, values, strict=True)]
+    return Study.from_db("default", names, values)
+
+
+_STUDY_JSON = {
+    f.attname for f in Study._meta.concrete_fields if f.get_internal_type() == "JSONField"
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _launched_study_record(study_id: int, design_hash: str) -> tuple[list[str], tuple]:
+    study = Study.objects.defer(*_STUDY_DEFERRED).get(pk=study_id)
+    names = [f.attname for f in Study._meta.concrete_fields if f.attname not in _STUDY_DEFERRED]
+    values = tuple(
+        json.dumps(getattr(study, n)) if n in _STUDY_JSON else getattr(study, n) for n in names
+    )
+    return names, values
 
 
 # --- practice ---------------------------------------------------------------------------

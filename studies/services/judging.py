@@ -1,8 +1,9 @@
 """A judge's way through a study: consent, practice, items, closing questions, completion.
 
-Every write that can race (a double submit, a reload, a second tab) runs under a row
-lock on the judge, so each item keeps exactly one answer. Serving touches only
-PostgreSQL: never Redis.
+Every write that can race (a double submit, a reload, a second tab) is one statement
+whose condition only one of the racers can meet (an item is answered only while it has
+no answer), or runs under a row lock on the judge, so each item keeps exactly one
+answer. Serving touches only the database: never Redis.
 
 Stages, in order: consent, instructions, practice (when the study has one), items,
 closing, done.
@@ -10,6 +11,7 @@ closing, done.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import random
@@ -18,12 +20,12 @@ import secrets
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from studies.models import EntryAttempt, Judge, JudgeItem, PracticeAnswer, Study
-from studies.selectors.judging import judge_current_item, practice_item
+from studies.selectors.judging import CURRENT_ITEM, judge_current_item, practice_item
 
 STAGES = ("consent", "instructions", "practice", "items", "closing", "done")
 # Visible time may run a little ahead of the server's clock (the page was open before
@@ -221,18 +223,40 @@ class Served:
     total: int
 
 
+# Serving and answering run on every item a judge sees, so their statements are written
+# in SQL that PostgreSQL and SQLite both run: built by the ORM they cost more CPU than
+# the database spends on them (see selectors/rows.py).
+_ITEMS = JudgeItem._meta.db_table
+# Finds the current item and marks it served in one statement; COALESCE keeps the first
+# time when a reload or a second tab serves it again.
+_SERVE = f"""
+    UPDATE {_ITEMS} SET served_at = COALESCE(served_at, %s)
+    WHERE id = (
+        SELECT id FROM {_ITEMS} WHERE judge_id = %s AND answered_at IS NULL
+        ORDER BY position LIMIT 1
+    )
+    RETURNING {CURRENT_ITEM.columns()}
+"""
+# Counts and visible time are added in the statement, so a page's report arriving at
+# the same moment (item_signal) is never lost; "answered_at IS NULL" lets exactly one of
+# two simultaneous submits store its answer.
+_ANSWER = f"""
+    UPDATE {_ITEMS} SET answered_at = %s, rating = %s, choice = %s, confidence = %s,
+        server_ms = %s,
+        visible_ms = CASE WHEN visible_ms + %s > %s THEN %s ELSE visible_ms + %s END,
+        paste_count = paste_count + %s, copy_count = copy_count + %s,
+        tabaway_count = tabaway_count + %s
+    WHERE id = %s AND answered_at IS NULL
+"""
+
+
 def item_serve(*, judge: Judge, now: dt.datetime | None = None) -> Served | None:
     """The judge's current item, marked served the first time (reloads keep that time)."""
     now = now or timezone.now()
-    item = judge_current_item(judge=judge)
-    if item is None:
-        return None
-    if item.served_at is None:
-        if JudgeItem.objects.filter(pk=item.pk, served_at__isnull=True).update(served_at=now):
-            item.served_at = now
-        else:  # served by a concurrent request a moment ago
-            item.refresh_from_db(fields=["served_at"])
-    return Served(item=item, total=judge.item_count)
+    with connection.cursor() as cursor:
+        cursor.execute(_SERVE, [connection.ops.adapt_datetimefield_value(now), judge.pk])
+        row = cursor.fetchone()
+    return None if row is None else Served(item=CURRENT_ITEM.load(row), total=judge.item_count)
 
 
 def _check_answer(protocol: str, rating, choice, confidence) -> None:
@@ -265,62 +289,58 @@ def item_answer(
     """Store the judge's one answer to their current item. Raises AnswerRefused, or
     ValueError for an answer of the wrong shape."""
     now = now or timezone.now()
-    with transaction.atomic():
-        # The judge's row lock serialises their answers: a double submit stores one.
-        locked = Judge.objects.select_for_update().get(pk=judge.pk)
-        item = (
-            JudgeItem.objects.filter(judge=locked, answered_at__isnull=True)
-            .order_by("position")
-            .first()
-        )
-        if item is None or item.token != item_token:
-            # Not the current item: say why (the common case, a double submit, is cheap).
-            other = JudgeItem.objects.filter(judge=locked, token=item_token).first()
-            if other is None:
-                raise AnswerRefused("unknown")
-            if other.answered_at is not None:
-                raise AnswerRefused("answered")
-            raise AnswerRefused("not_current")
-        if locked.stage != "items" or locked.status != Judge.Status.ACTIVE:
-            raise AnswerRefused("stage")
-        if item.served_at is None:
-            raise AnswerRefused("not_served")
-        _check_answer(judge.study.protocol, rating, choice, confidence)
-        server_ms = max(0, int((now - item.served_at).total_seconds() * 1000))
-        cap = server_ms + VISIBLE_SLACK_MS
-        item.answered_at = now
-        item.rating, item.choice, item.confidence = rating, choice, confidence
-        item.server_ms = server_ms
-        item.visible_ms = min(item.visible_ms + _clamp(visible_ms, cap), cap)
-        item.paste_count += _clamp(pastes, MAX_COUNT_PER_REQUEST)
-        item.copy_count += _clamp(copies, MAX_COUNT_PER_REQUEST)
-        item.tabaway_count += _clamp(tabaways, MAX_COUNT_PER_REQUEST)
-        item.save(
-            update_fields=[
-                "answered_at",
-                "rating",
-                "choice",
-                "confidence",
-                "server_ms",
-                "visible_ms",
-                "paste_count",
-                "copy_count",
-                "tabaway_count",
-            ]
-        )
-        locked.last_seen_at = now
-        fields = ["last_seen_at"]
-        last = (
-            item.position + 1 >= locked.item_count
-            if locked.item_count
-            else not (JudgeItem.objects.filter(judge=locked, answered_at__isnull=True).exists())
-        )
+    if judge.stage != "items" or judge.status != Judge.Status.ACTIVE:
+        raise AnswerRefused("stage")
+    item = judge_current_item(judge=judge)
+    if item is None or item.token != item_token:
+        # Not the current item: say why (the common case, a double submit, is cheap).
+        raise AnswerRefused(_refusal(judge=judge, item_token=item_token))
+    if item.served_at is None:
+        raise AnswerRefused("not_served")
+    _check_answer(judge.study.protocol, rating, choice, confidence)
+    server_ms = max(0, int((now - item.served_at).total_seconds() * 1000))
+    cap = server_ms + VISIBLE_SLACK_MS
+    visible = _clamp(visible_ms, cap)
+    counts = [_clamp(n, MAX_COUNT_PER_REQUEST) for n in (pastes, copies, tabaways)]
+    params = [
+        connection.ops.adapt_datetimefield_value(now),
+        rating,
+        choice,
+        confidence,
+        server_ms,
+        *(visible, cap, cap, visible),
+        *counts,
+        item.pk,
+    ]
+    # Only the last answer writes the judge's row, moving them on to the closing
+    # questions, in the same transaction; being here is noted by judge_touch.
+    queue = judge.item_count or JudgeItem.objects.filter(judge=judge).count()
+    last = item.position + 1 >= queue
+    with transaction.atomic() if last else contextlib.nullcontext():
+        with connection.cursor() as cursor:
+            cursor.execute(_ANSWER, params)
+            stored = cursor.rowcount == 1
+        if not stored:  # a simultaneous submit stored its answer first
+            raise AnswerRefused("answered")
         if last:
-            locked.stage = "closing"
-            fields.append("stage")
-        locked.save(update_fields=fields)
-    judge.stage, judge.last_seen_at = locked.stage, locked.last_seen_at
+            Judge.objects.filter(pk=judge.pk).update(stage="closing", last_seen_at=now)
+            judge.stage, judge.last_seen_at = "closing", now
+    item.answered_at, item.server_ms = now, server_ms
+    item.rating, item.choice, item.confidence = rating, choice, confidence
+    item.visible_ms = min(item.visible_ms + visible, cap)
+    item.paste_count, item.copy_count, item.tabaway_count = (
+        item.paste_count + counts[0],
+        item.copy_count + counts[1],
+        item.tabaway_count + counts[2],
+    )
     return item
+
+
+def _refusal(*, judge: Judge, item_token: str) -> str:
+    other = JudgeItem.objects.filter(judge=judge, token=item_token).first()
+    if other is None:
+        return "unknown"
+    return "answered" if other.answered_at is not None else "not_current"
 
 
 def item_signal(

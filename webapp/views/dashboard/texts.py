@@ -18,7 +18,7 @@ from studies.services.generation import generation_start
 from studies.services.studies import ATTENTION_PAIRED, ATTENTION_SINGLE, StudyError
 from studies.services.texts import article_drop
 from webapp.forms.dashboard import ExcludeForm
-from webapp.forms.judge import CONFIDENCE_CHOICES, RATING_CHOICES, SIDE_CHOICES, answer_form
+from webapp.forms.judge import answer_form, answer_options
 from webapp.views.dashboard._shared import study_page
 
 REVIEW_PAGE_SIZE = 5
@@ -218,9 +218,7 @@ def preview_frame(request: HttpRequest, slug: str) -> HttpResponse:
             "practice": False,
             "notice": "",
             "form": answer_form(study.protocol),
-            "rating_choices": RATING_CHOICES,
-            "side_choices": SIDE_CHOICES,
-            "confidence_choices": CONFIDENCE_CHOICES,
+            **answer_options(),
             "protocol": study.protocol,
             "estimated_minutes": recruitment.get("estimated_minutes") or None,
         },

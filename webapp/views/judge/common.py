@@ -16,11 +16,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from studies.models import Judge, Study
+from studies.selectors import judging as judging_selectors
 from studies.services import judging
 from webapp.forms.judge import (
     CONFIDENCE_CHOICES,
     RATING_CHOICES,
     SIDE_CHOICES,
+    answer_options,
 )
 
 SESSION_KEY = "newseval_judges"
@@ -94,16 +96,11 @@ def session_judge(request: HttpRequest, study: Study) -> Judge | None:
 
 def study_and_judge(request: HttpRequest, slug: str) -> tuple[Study | None, Judge | None]:
     """The study and this session's judge in one query (the common case on every page)."""
-    tokens = list(request.session.get(SESSION_KEY, {}).values())
-    if tokens:
-        judge = (
-            Judge.objects.select_related("study")
-            .defer("study__frozen", "study__spec_source")
-            .filter(token__in=tokens, study__slug=slug)
-            .first()
-        )
-        if judge is not None:
-            return judge.study, judge
+    judge = judging_selectors.judge_for_session(
+        slug=slug, tokens=list(request.session.get(SESSION_KEY, {}).values())
+    )
+    if judge is not None:
+        return judge.study, judge
     study = Study.objects.defer("frozen", "spec_source").filter(slug=slug).first()
     return study, None
 
@@ -236,9 +233,12 @@ def judge_page(stage: str | None) -> Callable:
     return decorate
 
 
-def scale_context(study: Study) -> dict:
+def scale_context(study: Study, form=None) -> dict:
+    """The answer scale and what the pages say of the study; ``form``: a refused answer
+    whose choices stay checked."""
     recruitment = study.spec.get("recruitment", {})
     return {
+        **answer_options(form),
         "rating_choices": RATING_CHOICES,
         "side_choices": SIDE_CHOICES,
         "confidence_choices": CONFIDENCE_CHOICES,

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from studies.models import Judge, Study
 from studies.selectors.judging import (
+    current_item_view,
     debrief_for_judge,
-    item_view,
     judge_completion,
     practice_item,
 )
@@ -104,7 +104,7 @@ def practice(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
             "item": item.view,
             "form": form,
             "practice": True,
-            **scale_context(study),
+            **scale_context(study, form),
         },
         status=status,
     )
@@ -149,7 +149,7 @@ def _item_page(
     served = judging.item_serve(judge=judge)
     if served is None:
         return redirect_to(step_url("judge-closing", study))
-    view = item_view(item=served.item, protocol=study.protocol, total=served.total)
+    view = current_item_view(item=served.item, study=study, total=served.total)
     return render_page(
         request,
         "item.html",
@@ -158,8 +158,8 @@ def _item_page(
             "item": view,
             "practice": False,
             "notice": pop_notice(request),
-            "form": form or answer_form(study.protocol),
-            **scale_context(study),
+            "form": form,  # None until an answer was refused
+            **scale_context(study, form),
         },
         status=status,
     )
