@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection
+from django.utils.html import format_html_join
 
 from studies.models import Article, Judge, JudgeItem, ListEntry, PracticeAnswer, Study
 from studies.selectors.rows import RowShape
@@ -66,6 +67,21 @@ class ItemView:
     title: str
     subtitle: str
     bodies: tuple[tuple[str, ...], ...]
+    # Each body as escaped HTML paragraphs; built from ``bodies`` when not given.
+    bodies_html: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.bodies_html:
+            object.__setattr__(self, "bodies_html", bodies_html(self.bodies))
+
+
+def bodies_html(bodies: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    """Each body's paragraphs as ``<p>`` elements, escaped (markup in a text stays text).
+
+    >>> bodies_html((("One <b>", "Two"),))
+    ('<p>One &lt;b&gt;</p>\\n<p>Two</p>',)
+    """
+    return tuple(format_html_join("\n", "<p>{}</p>", ((p,) for p in body)) for body in bodies)
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,11 @@ class EntryContent:
     title: str
     subtitle: str
     bodies: tuple[tuple[str, ...], ...]
+    bodies_html: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.bodies_html:
+            object.__setattr__(self, "bodies_html", bodies_html(self.bodies))
 
 
 def entry_content(*, entry: ListEntry, protocol: str) -> EntryContent:
@@ -136,6 +157,7 @@ def _view(item: JudgeItem, total: int, protocol: str, content: EntryContent) -> 
         title=content.title,
         subtitle=content.subtitle,
         bodies=content.bodies,
+        bodies_html=content.bodies_html,
     )
 
 

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from studies.models import Judge, Study
@@ -71,7 +72,14 @@ def redirect_to(url: str) -> HttpResponse:
 
 
 def step_url(name: str, study: Study) -> str:
-    return reverse(name, kwargs={"slug": study.slug})
+    return _step_url(name, study.slug, get_script_prefix())
+
+
+@functools.lru_cache(maxsize=4096)
+def _step_url(name: str, slug: str, prefix: str) -> str:
+    # Every judge's page reverses a URL or two; the answer never changes for a given
+    # prefix (which reverse() reads itself), and reversing costs more than the cache.
+    return reverse(name, kwargs={"slug": slug})
 
 
 def stage_url(judge: Judge) -> str:
@@ -239,6 +247,7 @@ def scale_context(study: Study, form=None) -> dict:
     recruitment = study.spec.get("recruitment", {})
     return {
         **answer_options(form),
+        "language": get_language(),
         "rating_choices": RATING_CHOICES,
         "side_choices": SIDE_CHOICES,
         "confidence_choices": CONFIDENCE_CHOICES,

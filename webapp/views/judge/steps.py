@@ -159,6 +159,7 @@ def _item_page(
             "practice": False,
             "notice": pop_notice(request),
             "form": form,  # None until an answer was refused
+            "signal_url": step_url("judge-signal", study),
             **scale_context(study, form),
         },
         status=status,
