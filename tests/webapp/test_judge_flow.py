@@ -206,6 +206,25 @@ def test_double_submit_stores_one_answer(make_live_study, client):
     assert item_token(back) != token and back["Cache-Control"] == "no-store"
 
 
+@pytest.mark.parametrize("protocol", ["single", "paired"])
+def test_an_answer_shown_again_keeps_what_the_judge_chose(make_live_study, client, protocol):
+    study = make_live_study(protocol=protocol)
+    first = walk_to_items(client, study.slug)
+    assert " checked" not in first.content.decode()  # a fresh item: nothing chosen
+    token = item_token(first)
+    data = answer_payload(protocol, token, 3) | {"visible_ms": "-5"}  # refused: bad time
+    again = client.post(f"/take/{study.slug}/item/", data)
+    assert again.status_code == 400 and item_token(again) == token
+    checked = re.findall(
+        r'name="(\w+)" id="[^"]+" value="([^"]+)" required checked', again.content.decode()
+    )
+    chosen = {k: v for k, v in data.items() if k in ("rating", "choice", "confidence")}
+    assert dict(checked) == chosen and len(checked) == len(chosen)
+    assert JudgeItem.objects.filter(answered_at__isnull=False).count() == 0
+    fresh = client.get(f"/take/{study.slug}/item/").content.decode()
+    assert " checked" not in fresh  # the cached scale never carries a choice
+
+
 def test_out_of_order_and_foreign_answers_are_refused(make_live_study):
     study = make_live_study()
     alice, bob = Client(), Client()

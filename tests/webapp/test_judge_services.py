@@ -7,8 +7,14 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from studies.models import EntryAttempt
-from studies.selectors.judging import practice_item, text_paragraphs
+from studies.models import EntryAttempt, Judge, JudgeItem, ListEntry, Study, Text
+from studies.selectors.judging import (
+    current_item_view,
+    entry_content,
+    judge_for_session,
+    practice_item,
+    text_paragraphs,
+)
 from studies.services import judging
 from studies.services.assignment import judge_enter
 
@@ -90,3 +96,97 @@ def test_answer_service_refuses_and_clamps(make_live_study):
     assert info.value.reason == "not_served"
     with pytest.raises(judging.AnswerRefused):
         judging.judge_complete(judge=judge, closing={})
+
+
+def _judge_at_items(study):
+    judge = judge_enter(study_id=study.pk, platform="link", external_id=None).judge
+    judge = judging.judge_consent(judge=judge)
+    return judging.judge_instructions_done(judge=judge)
+
+
+def test_serving_again_keeps_the_first_time(make_live_study):
+    judge = _judge_at_items(make_live_study())
+    first = judging.item_serve(judge=judge)
+    again = judging.item_serve(judge=judge, now=first.item.served_at + dt.timedelta(minutes=5))
+    assert again.item.pk == first.item.pk and again.item.served_at == first.item.served_at
+    assert first.total == judge.item_count == judge.items.count()
+
+
+def test_a_report_and_an_answer_both_count(make_live_study):
+    judge = _judge_at_items(make_live_study())
+    item = judging.item_serve(judge=judge).item
+    later = item.served_at + dt.timedelta(seconds=20)
+    # The page's report (on hide) arrives, then the answer: neither is lost.
+    assert judging.item_signal(
+        judge=judge, item_token=item.token, visible_ms=4000, pastes=2, now=later
+    )
+    stored = judging.item_answer(
+        judge=judge, item_token=item.token, rating=2, visible_ms=6000, pastes=1, now=later
+    )
+    row = JudgeItem.objects.get(pk=item.pk)
+    assert (row.visible_ms, row.paste_count, row.rating, row.server_ms) == (10000, 3, 2, 20000)
+    assert (stored.visible_ms, stored.paste_count) == (10000, 3)
+
+
+def test_the_last_answer_moves_the_judge_on_and_nothing_else_writes_the_judge(make_live_study):
+    judge = _judge_at_items(make_live_study())
+    seen = Judge.objects.get(pk=judge.pk).last_seen_at
+    for _ in range(judge.item_count - 1):
+        item = judging.item_serve(judge=judge).item
+        judging.item_answer(judge=judge, item_token=item.token, rating=3)
+        assert Judge.objects.get(pk=judge.pk).stage == "items" == judge.stage
+    assert Judge.objects.get(pk=judge.pk).last_seen_at == seen
+    item = judging.item_serve(judge=judge).item
+    judging.item_answer(judge=judge, item_token=item.token, rating=3)
+    assert Judge.objects.get(pk=judge.pk).stage == "closing" == judge.stage
+    assert judging.item_serve(judge=judge) is None
+    assert JudgeItem.objects.filter(judge=judge, answered_at__isnull=False).count() == (
+        judge.item_count
+    )
+
+
+def test_a_judge_who_left_the_items_stage_cannot_answer(make_live_study):
+    judge = _judge_at_items(make_live_study())
+    item = judging.item_serve(judge=judge).item
+    judge.status = Judge.Status.WITHDRAWN
+    with pytest.raises(judging.AnswerRefused) as info:
+        judging.item_answer(judge=judge, item_token=item.token, rating=3)
+    assert info.value.reason == "stage"
+    assert JudgeItem.objects.filter(judge=judge, answered_at__isnull=False).count() == 0
+
+
+def test_the_session_judge_comes_with_a_fresh_status_and_its_own_copy_of_the_study(
+    make_live_study,
+):
+    study = make_live_study()
+    other = make_live_study(slug="other-study")
+    judge = _judge_at_items(study)
+    elsewhere = _judge_at_items(other)
+    tokens = [elsewhere.token, 7, judge.token]  # a session can hold anything
+    found = judge_for_session(slug=study.slug, tokens=tokens)
+    assert found.pk == judge.pk and found.study.pk == study.pk
+    assert found.study.status == Study.Status.LIVE and found.study.slug == study.slug
+    assert judge_for_session(slug=other.slug, tokens=tokens).pk == elsewhere.pk
+    assert judge_for_session(slug="no-such-study", tokens=tokens) is None
+    assert judge_for_session(slug=study.slug, tokens=[]) is None
+    found.study.spec["recruitment"]["pay"] = "changed in place"
+    Study.objects.filter(pk=study.pk).update(status=Study.Status.PAUSED)
+    again = judge_for_session(slug=study.slug, tokens=tokens)
+    assert again.study.status == Study.Status.PAUSED  # read with the judge, never cached
+    assert again.study.spec["recruitment"].get("pay") != "changed in place"
+    assert "frozen" in again.study.get_deferred_fields()
+
+
+def test_entry_content_is_kept_per_launch_digest(make_live_study):
+    study = make_live_study()
+    judge = _judge_at_items(study)
+    item = judging.item_serve(judge=judge).item
+    entry = ListEntry.objects.select_related("text").get(pk=item.entry_id)
+    shown = current_item_view(item=item, study=study, total=1)
+    assert shown.bodies == entry_content(entry=entry, protocol=study.protocol).bodies
+    Text.objects.filter(pk=entry.text_id).update(body="Changed <b>after</b> launch.")
+    assert current_item_view(item=item, study=study, total=1).bodies == shown.bodies
+    study.design_hash = "another launch"
+    changed = current_item_view(item=item, study=study, total=1)
+    assert changed.bodies == (("Changed <b>after</b> launch.",),)
+    assert changed.bodies_html == ("<p>Changed &lt;b&gt;after&lt;/b&gt; launch.</p>",)
