@@ -70,7 +70,9 @@ def entry_key(*, study_id: int, external_id: str | None, address: str) -> str:
 def entry_attempt_allow(*, key: str, rate: str, now: dt.datetime | None = None) -> bool:
     """Record an entry attempt unless ``key`` is over ``rate``; False means refuse.
 
-    Counted in the database, so the limit holds across web processes without Redis.
+    Counted in the database, so the limit holds across web processes without Redis; on
+    PostgreSQL a lock per key makes the count and the insert one step, so a burst of
+    simultaneous attempts cannot slip past the limit.
     """
     parsed = parse_rate(rate)
     if parsed is None:
@@ -78,10 +80,18 @@ def entry_attempt_allow(*, key: str, rate: str, now: dt.datetime | None = None) 
     limit, window = parsed
     now = now or timezone.now()
     since = now - window
-    recent = EntryAttempt.objects.filter(key=key, at__gte=since).count()
-    if recent >= limit:
-        return False
-    EntryAttempt.objects.create(key=key)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            digest = hashlib.sha256(f"entry:{key}".encode()).digest()
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s)",
+                    [int.from_bytes(digest[:8], "big", signed=True)],
+                )
+        recent = EntryAttempt.objects.filter(key=key, at__gte=since).count()
+        if recent >= limit:
+            return False
+        EntryAttempt.objects.create(key=key)
     EntryAttempt.objects.filter(key=key, at__lt=since).delete()
     if random.random() < 0.01:
         EntryAttempt.objects.filter(at__lt=now - dt.timedelta(days=1)).delete()

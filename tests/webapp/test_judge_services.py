@@ -190,3 +190,27 @@ def test_entry_content_is_kept_per_launch_digest(make_live_study):
     changed = current_item_view(item=item, study=study, total=1)
     assert changed.bodies == (("Changed <b>after</b> launch.",),)
     assert changed.bodies_html == ("<p>Changed &lt;b&gt;after&lt;/b&gt; launch.</p>",)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_simultaneous_entries_stays_within_the_limit():
+    import threading
+
+    from django.db import connection
+
+    barrier, allowed = threading.Barrier(12), []
+
+    def attempt() -> None:
+        try:
+            barrier.wait()
+            allowed.append(judging.entry_attempt_allow(key="burst", rate="3/h"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(allowed) == [False] * 9 + [True] * 3
+    assert EntryAttempt.objects.filter(key="burst").count() == 3
