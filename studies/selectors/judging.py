@@ -91,11 +91,7 @@ class EntryContent:
     title: str
     subtitle: str
     bodies: tuple[tuple[str, ...], ...]
-    bodies_html: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if not self.bodies_html:
-            object.__setattr__(self, "bodies_html", bodies_html(self.bodies))
+    bodies_html: tuple[str, ...]
 
 
 def entry_content(*, entry: ListEntry, protocol: str) -> EntryContent:
@@ -116,10 +112,12 @@ def entry_content(*, entry: ListEntry, protocol: str) -> EntryContent:
             raw = [entry.text.body, entry.machine_text.body]
         else:
             raw = [entry.machine_text.body, entry.text.body]
+    bodies = tuple(text_paragraphs(b) for b in raw)
     return EntryContent(
         title=plain_line(title),
         subtitle=plain_line(subtitle),
-        bodies=tuple(text_paragraphs(b) for b in raw),
+        bodies=bodies,
+        bodies_html=bodies_html(bodies),
     )
 
 
