@@ -289,6 +289,24 @@ def client_for(base: str, connections: int) -> aiohttp.ClientSession:
     )
 
 
+def idle_judges(judges: list[Judge]) -> asyncio.Queue[Judge]:
+    idle: asyncio.Queue[Judge] = asyncio.Queue()
+    for judge in judges:
+        if not judge.done:
+            idle.put_nowait(judge)
+    return idle
+
+
+async def answer_next(
+    client: aiohttp.ClientSession, idle: asyncio.Queue[Judge], stats: Stats, rng: random.Random
+) -> None:
+    """Take a judge who is not waiting for a reply, answer one item, put them back."""
+    judge = await idle.get()
+    await answer_one(client, judge, stats, rng)
+    if not judge.done:
+        idle.put_nowait(judge)
+
+
 async def closed_loop(
     base: str,
     judges: list[Judge],
@@ -298,10 +316,7 @@ async def closed_loop(
     baseline: bool = False,
 ) -> dict:
     stats = Stats()
-    idle: asyncio.Queue[Judge] = asyncio.Queue()
-    for judge in judges:
-        if not judge.done:
-            idle.put_nowait(judge)
+    idle = idle_judges(judges)
     deadline = time.perf_counter() + seconds
     rng = random.Random(1)
 
@@ -317,10 +332,7 @@ async def closed_loop(
                 continue
             if idle.empty():
                 return
-            judge = await idle.get()
-            await answer_one(client, judge, stats, rng)
-            if not judge.done:
-                idle.put_nowait(judge)
+            await answer_next(client, idle, stats, rng)
 
     async with client_for(base, connections) as client:
         started = time.perf_counter()
@@ -330,26 +342,23 @@ async def closed_loop(
 
 
 async def open_loop(
-    base: str, judges: list[Judge], seconds: float, rate: float, connections: int
+    base: str,
+    judges: list[Judge],
+    seconds: float,
+    rate: float,
+    connections: int,
+    unanswered: int,
 ) -> dict:
     stats = Stats()
-    idle: asyncio.Queue[Judge] = asyncio.Queue()
-    for judge in judges:
-        if not judge.done:
-            idle.put_nowait(judge)
+    idle = idle_judges(judges)
     rng = random.Random(2)
     late = 0
     tasks = []
-
-    async def one(client: aiohttp.ClientSession) -> None:
-        judge = await idle.get()
-        await answer_one(client, judge, stats, rng)
-        if not judge.done:
-            idle.put_nowait(judge)
-
     async with client_for(base, connections) as client:
         started = time.perf_counter()
         n = int(rate * seconds)
+        if n > unanswered:  # every arrival needs an item, or it would wait for ever
+            raise SystemExit(f"only {unanswered} items are left for {n} arrivals: raise --judges")
         for k in range(n):
             due = started + k / rate
             delay = due - time.perf_counter()
@@ -357,7 +366,7 @@ async def open_loop(
                 await asyncio.sleep(delay)
             elif delay < -0.05:
                 late += 1
-            tasks.append(asyncio.create_task(one(client)))
+            tasks.append(asyncio.create_task(answer_next(client, idle, stats, rng)))
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - started
     result = stats.report(f"open loop at {rate:.0f} answers/s", elapsed)
@@ -466,7 +475,12 @@ def main() -> None:
                     args.connections,
                     "judge path (serve + answer), closed loop",
                 )
-                opened = await open_loop(base, judges, args.seconds, args.rate, args.connections)
+                unanswered = int(
+                    sql(env, "select count(*) from studies_judgeitem where answered_at is null")
+                )
+                opened = await open_loop(
+                    base, judges, args.seconds, args.rate, args.connections, unanswered
+                )
                 rounds.append((base_result, closed, opened))
             return rounds
 

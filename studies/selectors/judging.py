@@ -67,12 +67,7 @@ class ItemView:
     title: str
     subtitle: str
     bodies: tuple[tuple[str, ...], ...]
-    # Each body as escaped HTML paragraphs; built from ``bodies`` when not given.
-    bodies_html: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if not self.bodies_html:
-            object.__setattr__(self, "bodies_html", bodies_html(self.bodies))
+    bodies_html: tuple[str, ...]  # each body as escaped <p> paragraphs
 
 
 def bodies_html(bodies: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
@@ -86,12 +81,39 @@ def bodies_html(bodies: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class EntryContent:
-    """What an entry shows, already normalised: the same for every judge who gets it."""
+    """What an item shows, already normalised: the same for every judge who gets it."""
 
     title: str
     subtitle: str
     bodies: tuple[tuple[str, ...], ...]
     bodies_html: tuple[str, ...]
+
+
+def shown_content(*, title: str, subtitle: str, texts: list[str]) -> EntryContent:
+    """A title, subtitle and body texts normalised the one way every page shows them
+    (study items, practice items and the researcher's preview alike)."""
+    bodies = tuple(text_paragraphs(t) for t in texts)
+    return EntryContent(
+        title=plain_line(title),
+        subtitle=plain_line(subtitle),
+        bodies=bodies,
+        bodies_html=bodies_html(bodies),
+    )
+
+
+def item_view(
+    *, token: str, number: int, total: int, protocol: str, content: EntryContent
+) -> ItemView:
+    return ItemView(
+        token=token,
+        number=number,
+        total=total,
+        protocol=protocol,
+        title=content.title,
+        subtitle=content.subtitle,
+        bodies=content.bodies,
+        bodies_html=content.bodies_html,
+    )
 
 
 def entry_content(*, entry: ListEntry, protocol: str) -> EntryContent:
@@ -112,13 +134,7 @@ def entry_content(*, entry: ListEntry, protocol: str) -> EntryContent:
             raw = [entry.text.body, entry.machine_text.body]
         else:
             raw = [entry.machine_text.body, entry.text.body]
-    bodies = tuple(text_paragraphs(b) for b in raw)
-    return EntryContent(
-        title=plain_line(title),
-        subtitle=plain_line(subtitle),
-        bodies=bodies,
-        bodies_html=bodies_html(bodies),
-    )
+    return shown_content(title=title, subtitle=subtitle, texts=raw)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -133,29 +149,17 @@ def launched_entry_content(*, design_hash: str, entry_id: int, protocol: str) ->
     return entry_content(entry=entry, protocol=protocol)
 
 
-def item_view(*, item: JudgeItem, protocol: str, total: int) -> ItemView:
-    """The page content of ``item`` (its entry, article and texts select_related)."""
-    return _view(item, total, protocol, entry_content(entry=item.entry, protocol=protocol))
-
-
 def current_item_view(*, item: JudgeItem, study: Study, total: int) -> ItemView:
     """The page content of a served item of a launched study."""
     content = launched_entry_content(
         design_hash=study.design_hash, entry_id=item.entry_id, protocol=study.protocol
     )
-    return _view(item, total, study.protocol, content)
-
-
-def _view(item: JudgeItem, total: int, protocol: str, content: EntryContent) -> ItemView:
-    return ItemView(
+    return item_view(
         token=item.token,
         number=item.position + 1,
         total=total,
-        protocol=protocol,
-        title=content.title,
-        subtitle=content.subtitle,
-        bodies=content.bodies,
-        bodies_html=content.bodies_html,
+        protocol=study.protocol,
+        content=content,
     )
 
 
@@ -210,8 +214,9 @@ def judge_current_item(*, judge: Judge, lock: bool = False) -> JudgeItem | None:
 def judge_for_session(*, slug: str, tokens: list[str]) -> Judge | None:
     """The judge of study ``slug`` among a session's judge tokens, with its study loaded.
 
-    The study comes from a per-process copy of its launched record, whose fields never
-    change after launch, and the status read with the judge, which does.
+    The study comes from a per-process copy of its launched record and the status read
+    with the judge. After launch only ``status``, ``closed_at`` and ``peek_allowed``
+    change: the copy carries a fresh status, and no judge page reads the other two.
     """
     tokens = [t for t in tokens if isinstance(t, str)][-MAX_SESSION_JUDGES:]
     if not tokens:
@@ -376,14 +381,12 @@ def practice_item(*, study: Study, position: int) -> PracticeItem | None:
     else:
         is_machine, side = None, "left" if first_kind else "right"
         raw = [human, machine] if side == "left" else [machine, human]
-    view = ItemView(
+    view = item_view(
         token=f"practice-{position + 1}",
         number=position + 1,
         total=total,
         protocol=study.protocol,
-        title=plain_line(article.title),
-        subtitle=plain_line(article.subtitle),
-        bodies=tuple(text_paragraphs(b) for b in raw),
+        content=shown_content(title=article.title, subtitle=article.subtitle, texts=raw),
     )
     return PracticeItem(position, total, article, is_machine, side, view)
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from studies.access import access_study_by_user
 from studies.models import Article, Study
 from studies.selectors.dashboard import generation_progress, preview_samples, review_articles
-from studies.selectors.judging import ItemView, plain_line, text_paragraphs
+from studies.selectors.judging import ItemView, item_view, shown_content
 from studies.services.generation import generation_start
 from studies.services.studies import ATTENTION_PAIRED, ATTENTION_SINGLE, StudyError
 from studies.services.texts import article_drop
@@ -132,28 +132,24 @@ def _preview_items(study: Study) -> list[ItemView]:
             pair = [human.body if human else "", machine.body if machine else ""]
             raw = pair if n % 2 == 0 else pair[::-1]
         items.append(
-            ItemView(
+            item_view(
                 token=f"preview-{n}",
                 number=n + 1,
                 total=total,
                 protocol=study.protocol,
-                title=plain_line(article.title),
-                subtitle=plain_line(article.subtitle),
-                bodies=tuple(text_paragraphs(b) for b in raw),
+                content=shown_content(title=article.title, subtitle=article.subtitle, texts=raw),
             )
         )
     if study.spec["attention_checks"]["count"]:
         check = (ATTENTION_PAIRED if study.protocol == "paired" else ATTENTION_SINGLE)[0]
         raw = [check["body"]] if study.protocol == "single" else [check["left"], check["right"]]
         items.append(
-            ItemView(
+            item_view(
                 token="preview-attention",
                 number=total,
                 total=total,
                 protocol=study.protocol,
-                title=check["title"],
-                subtitle=check["subtitle"],
-                bodies=tuple(text_paragraphs(b) for b in raw),
+                content=shown_content(title=check["title"], subtitle=check["subtitle"], texts=raw),
             )
         )
     return items
