@@ -17,6 +17,8 @@ from django.db import transaction
 from studies.models import Article, Corpus
 
 REQUIRED = ("title", "body")
+# Optional text fields kept as they are: where an article came from and its licence.
+PROVENANCE = ("source", "url", "author", "license", "license_url", "attribution", "source_file")
 RECOGNISED = {
     "id",
     "title",
@@ -214,17 +216,7 @@ def parse_corpus_file(path: Path) -> tuple[list[ParsedArticle], list[str]]:
             elif not value.strip():
                 problems.append(f"{where}: field '{name}' is empty")
                 bad = True
-        for name in (
-            "subtitle",
-            "source",
-            "url",
-            "author",
-            "license",
-            "license_url",
-            "attribution",
-            "subtitle_type",
-            "source_file",
-        ):
+        for name in ("subtitle", "subtitle_type", *PROVENANCE):
             value = record.get(name)
             if value is not None and not isinstance(value, str):
                 problems.append(f"{where}: field '{name}' must be text, got {value!r}")
@@ -277,18 +269,7 @@ def parse_corpus_file(path: Path) -> tuple[list[ParsedArticle], list[str]]:
             "date": date,
             "word_count": word_count(body),
             "metadata": extra,
-            **{
-                name: (record.get(name) or "").strip()
-                for name in (
-                    "source",
-                    "url",
-                    "author",
-                    "license",
-                    "license_url",
-                    "attribution",
-                    "source_file",
-                )
-            },
+            **{name: (record.get(name) or "").strip() for name in PROVENANCE},
         }
         fields["content_hash"] = _content_hash(fields)
         parsed.append(ParsedArticle(line=line, key=key, fields=fields))
