@@ -8,7 +8,15 @@ from dataclasses import dataclass, replace
 
 from .run import Candidate
 from .settings import SelectionSettings
-from .text import cut_text, distinct_ngram_ratio, word_count
+from .text import (
+    apply_paragraph_rule,
+    cut_text,
+    distinct_ngram_ratio,
+    length_ratio,
+    normalize_typography,
+    unshowable_reason,
+    word_count,
+)
 
 _ECHO_LINE = re.compile(r"^[ \t]*(Title|Subtitle):", re.MULTILINE)
 
@@ -42,12 +50,14 @@ def rejection_reason(text: str, selection: SelectionSettings) -> str | None:
 class Selection:
     """The outcome for one article.
 
-    ``chosen`` is the surviving candidate whose word count is closest to the human body's (ties:
-    lowest candidate index), or None with ``failed_reason``. ``machine_text`` and ``human_text``
-    are both cut by :func:`generator.text.cut_text` to at most ``max_words`` =
-    min(target_words, chosen's word count); ``cut_mode`` says whether either cut fell back to
-    a word cut. ``candidates`` are the inputs with ``provenance["rejection"]`` and
-    ``provenance["chosen"]`` filled in.
+    ``chosen`` is the first candidate, in order of closeness of its word count to the human
+    body's (ties: lowest candidate index), that passes every rule, including the presentation
+    rules applied after the cut; or None with ``failed_reason``. ``machine_text`` and
+    ``human_text`` are the two texts exactly as judges see them: typography normalised (see
+    :func:`generator.text.normalize_typography`), both cut by :func:`generator.text.cut_text`
+    to at most ``max_words``, within ``min_length_ratio`` of each other, and laid out by the
+    paragraph rule. ``cut_mode`` says whether either cut fell back to a word cut.
+    ``candidates`` are the inputs with ``provenance["rejection"]`` and ``provenance["chosen"]``.
     """
 
     chosen: Candidate | None
@@ -60,31 +70,80 @@ class Selection:
     cut_mode: str = "sentences"
 
 
+@dataclass(frozen=True)
+class _Shown:
+    human: str
+    machine: str
+    max_words: int
+    mode: str
+
+
+def _present(human: str, machine: str, selection: SelectionSettings) -> _Shown | str:
+    """Cut and lay out one candidate beside the human body, or say why it cannot be shown.
+
+    Both texts are cut by the same rule to the same word budget; when sentence boundaries
+    leave one much shorter, the budget shrinks to the shorter text and both are cut again.
+    """
+    if reason := unshowable_reason(machine):
+        return reason
+    max_words = min(selection.target_words, word_count(machine))
+    m, h = cut_text(machine, max_words), cut_text(human, max_words)
+    for _ in range(4):
+        if length_ratio(m.text, h.text) >= selection.min_length_ratio:
+            break
+        shorter = min(m.words, h.words)
+        m2, h2 = cut_text(machine, shorter), cut_text(human, shorter)
+        if "words" in (m2.mode, h2.mode):
+            break  # a hard cut would end one text mid-sentence: that is a tell of its own
+        m, h, max_words = m2, h2, shorter
+    floor = selection.min_words_ratio * selection.target_words
+    if m.words < floor:
+        return f"too_short_after_cut: {m.words} words < {floor:g}"
+    ratio = length_ratio(m.text, h.text)
+    if ratio < selection.min_length_ratio:
+        return (
+            f"length_mismatch: {m.words} vs {h.words} human words "
+            f"(ratio {ratio:.2f} < {selection.min_length_ratio:g})"
+        )
+    shown_human, shown_machine = apply_paragraph_rule(h.text, m.text, selection.paragraphs)
+    mode = "words" if "words" in (m.mode, h.mode) else "sentences"
+    return _Shown(shown_human, shown_machine, max_words, mode)
+
+
 def select_candidate(
     candidates: Sequence[Candidate],
     *,
     human_body: str,
     selection: SelectionSettings | None = None,
 ) -> Selection:
-    """Reject degenerate candidates, keep the one closest in length to ``human_body``, cut both.
+    """Reject degenerate candidates, keep the showable one closest in length to
+    ``human_body``, and return both texts as judges will see them.
 
     ``human_body`` is the body judges see (subtitle removed).
     """
     selection = selection if selection is not None else SelectionSettings()
     if len({c.candidate_index for c in candidates}) != len(candidates):
         raise ValueError("candidate indices must be unique")
+    human = normalize_typography(human_body)
     rejections = {}
     for candidate in candidates:
         reason = rejection_reason(candidate.text, selection)
         if reason is not None:
             rejections[candidate.candidate_index] = reason
-    survivors = [c for c in candidates if c.candidate_index not in rejections]
-    human_words = word_count(human_body)
-    chosen = min(
-        survivors,
+    human_words = word_count(human)
+    ranked = sorted(
+        (c for c in candidates if c.candidate_index not in rejections),
         key=lambda c: (abs(word_count(c.text) - human_words), c.candidate_index),
-        default=None,
     )
+    chosen, shown = None, None
+    human_problem = unshowable_reason(human)
+    for candidate in [] if human_problem else ranked:
+        outcome = _present(human, normalize_typography(candidate.text), selection)
+        if isinstance(outcome, str):
+            rejections[candidate.candidate_index] = outcome
+            continue
+        chosen, shown = candidate, outcome
+        break
     marked = tuple(
         replace(
             c,
@@ -96,19 +155,17 @@ def select_candidate(
         )
         for c in candidates
     )
-    if chosen is None:
-        reason = (
-            "no candidates"
-            if not candidates
-            else "all candidates rejected: "
-            + "; ".join(f"{i}: {r}" for i, r in sorted(rejections.items()))
-        )
+    if chosen is None or shown is None:
+        if human_problem:
+            reason = f"the human text cannot be shown ({human_problem})"
+        elif not candidates:
+            reason = "no candidates"
+        else:
+            reason = "all candidates rejected: " + "; ".join(
+                f"{i}: {r}" for i, r in sorted(rejections.items())
+            )
         return Selection(None, rejections, "", "", reason, marked)
     chosen = next(c for c in marked if c.candidate_index == chosen.candidate_index)
-    max_words = min(selection.target_words, word_count(chosen.text))
-    machine = cut_text(chosen.text, max_words)
-    human = cut_text(human_body, max_words)
-    mode = "words" if "words" in (machine.mode, human.mode) else "sentences"
-    if not machine.text.strip():
-        return Selection(None, rejections, "", "", "chosen text is empty after cutting", marked)
-    return Selection(chosen, rejections, machine.text, human.text, None, marked, max_words, mode)
+    return Selection(
+        chosen, rejections, shown.machine, shown.human, None, marked, shown.max_words, shown.mode
+    )

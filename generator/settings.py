@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .text import PARAGRAPH_RULES
+
 
 @dataclass(frozen=True)
 class DecodingSettings:
@@ -55,14 +57,26 @@ class SelectionSettings:
     min_words_ratio: reject a candidate with fewer than ``min_words_ratio * target_words`` words,
     counted after truncation at the next ``Title:`` line (0.5).
     min_distinct_4gram: reject a candidate whose distinct word-4-gram ratio is lower (0.5).
+    paragraphs: how both texts are laid out, one of ``generator.text.PARAGRAPH_RULES``
+    ("match": the machine text takes the human one's paragraph count).
+    min_length_ratio: the shorter of an article's two shown texts has at least this share of the
+    longer one's words (0.85); a candidate that cannot meet it is rejected.
     """
 
     candidates: int = 5
     target_words: int = 200
     min_words_ratio: float = 0.5
     min_distinct_4gram: float = 0.5
+    paragraphs: str = "match"
+    min_length_ratio: float = 0.85
 
     def __post_init__(self) -> None:
+        if self.paragraphs not in PARAGRAPH_RULES:
+            raise ValueError(
+                f"paragraphs must be one of {PARAGRAPH_RULES}, got {self.paragraphs!r}"
+            )
+        if not 0 <= self.min_length_ratio <= 1:
+            raise ValueError(f"min_length_ratio must be in [0, 1], got {self.min_length_ratio}")
         if self.candidates < 1:
             raise ValueError(f"candidates must be >= 1, got {self.candidates}")
         if self.target_words < 1:

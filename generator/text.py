@@ -7,6 +7,7 @@ the generated body; judges must not be able to tell them apart by where they sto
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 # Abbreviations whose trailing period does not end a sentence. Lower-case, without the period.
@@ -170,3 +171,139 @@ def body_without_subtitle(body: str, subtitle: str) -> str:
     if sub and stripped.startswith(sub):
         return stripped[len(sub) :].lstrip()
     return body.strip()
+
+
+# --- presentation parity ------------------------------------------------------------------
+#
+# Everything a judge sees of a text besides its words must be produced by the same rules for
+# both kinds: typography, paragraphs, length, whitespace. These functions are those rules.
+
+PARAGRAPH_RULES = ("match", "single", "as_written")
+
+# One typographic convention for every text. Human articles carry typeset quotes, dashes and
+# special spaces; models emit straight ones (or odd invisible characters): either would be a tell.
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u2033": '"',
+        "\u2026": "...",
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2212": "-",
+        "\u2014": " - ",
+        "\u2015": " - ",
+        "\u00ad": None,  # soft hyphen
+        "\u200b": None,  # zero-width space
+        "\u200c": None,  # zero-width non-joiner
+        "\u200d": None,  # zero-width joiner
+        "\u2060": None,  # word joiner
+        "\ufeff": None,  # byte-order mark
+        "\t": " ",
+        "\r": "\n",
+    }
+)
+_LINE_SPACES = re.compile(r"[^\S\n]+")
+_INNER_NEWLINE = re.compile(r"(?<!\n)\n(?!\n)")
+# Characters no text may show: replacement characters (a broken byte sequence), controls,
+# private-use, unassigned code points and lone surrogates.
+_UNSHOWABLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs"})
+
+
+def normalize_typography(text: str) -> str:
+    """The one typographic form every shown text takes, human or generated.
+
+    Unicode compatibility forms are folded (NFKC: special spaces, ligatures, full-width
+    letters), typeset quotes, dashes and ellipses become their plain forms, invisible
+    characters go, runs of spaces become one, a single line break inside a paragraph becomes
+    a space, and paragraphs are separated by exactly one blank line.
+
+    >>> normalize_typography("\\u201cHi\\u201d\\u2014she\\u2026  \\u200bok\\n\\n\\nNew\\nline.")
+    '"Hi" - she... ok\\n\\nNew line.'
+    """
+    text = unicodedata.normalize("NFKC", text.replace("\r\n", "\n")).translate(_TYPOGRAPHY)
+    paragraphs = []
+    for block in _PARAGRAPH_SPLIT.split(text):
+        line = _LINE_SPACES.sub(" ", _INNER_NEWLINE.sub(" ", block.strip())).strip()
+        line = line.replace("\n", " ")
+        if line:
+            paragraphs.append(line)
+    return "\n\n".join(paragraphs)
+
+
+def unshowable_reason(text: str) -> str | None:
+    """Why ``text`` (already normalised) cannot be shown, or None.
+
+    >>> unshowable_reason("fine text")
+    >>> unshowable_reason("broken \\ufffd byte")
+    'unshowable: U+FFFD at 7'
+    """
+    for index, ch in enumerate(text):
+        if ch == "\n":
+            continue
+        if ch == "\ufffd" or unicodedata.category(ch) in _UNSHOWABLE_CATEGORIES:
+            return f"unshowable: U+{ord(ch):04X} at {index}"
+    return None
+
+
+def paragraphs_of(text: str) -> list[str]:
+    return [p.strip() for p in _PARAGRAPH_SPLIT.split(text.strip()) if p.strip()]
+
+
+def reparagraph(text: str, n: int) -> str:
+    """``text`` split at sentence boundaries into ``n`` paragraphs of similar word counts
+    (fewer when it has fewer sentences).
+
+    >>> reparagraph("One two. Three four.\\n\\nFive six seven eight.", 1)
+    'One two. Three four. Five six seven eight.'
+    >>> reparagraph("One two. Three four. Five six seven eight.", 2)
+    'One two. Three four.\\n\\nFive six seven eight.'
+    """
+    sentences = [s for p in paragraphs_of(text) for s in split_sentences(p)]
+    n = max(1, min(n, len(sentences)))
+    ends, total = [], 0  # ends[i]: words up to and including sentence i
+    for sentence in sentences:
+        total += word_count(sentence)
+        ends.append(total)
+    cuts, previous = [], 0
+    for k in range(1, n):
+        # Each paragraph break goes after the sentence ending nearest its share of the words,
+        # leaving at least one sentence for every paragraph still to come.
+        lo, hi = previous + 1, len(sentences) - (n - k)
+        best = min(range(lo, hi + 1), key=lambda i: (abs(ends[i - 1] - total * k / n), i))
+        cuts.append(best)
+        previous = best
+    bounds = [0, *cuts, len(sentences)]
+    return "\n\n".join(" ".join(sentences[a:b]) for a, b in zip(bounds, bounds[1:], strict=False))
+
+
+def apply_paragraph_rule(human: str, machine: str, rule: str) -> tuple[str, str]:
+    """Lay out an article's human and machine texts by the study's paragraph rule.
+
+    ``match``: the machine text gets as many paragraphs as the human one, split at sentence
+    boundaries; ``single``: both become one paragraph; ``as_written``: both stay as they are.
+    """
+    if rule == "as_written":
+        return human, machine
+    if rule == "single":
+        return reparagraph(human, 1), reparagraph(machine, 1)
+    if rule == "match":
+        return human, reparagraph(machine, len(paragraphs_of(human)))
+    raise ValueError(f"paragraph rule must be one of {', '.join(PARAGRAPH_RULES)}, got {rule!r}")
+
+
+def length_ratio(a: str, b: str) -> float:
+    """Shorter word count over longer (1.0 for two empty texts)."""
+    x, y = word_count(a), word_count(b)
+    return min(x, y) / max(x, y) if max(x, y) else 1.0

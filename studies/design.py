@@ -52,7 +52,7 @@ def build_lists(
     protocol: str,
     design: str,
     items_per_judge: int,
-    seed: int,
+    seed: int | str,
 ) -> list[ListPlan]:
     if protocol not in ("single", "paired"):
         raise ValueError(f"protocol must be single or paired, got {protocol!r}")

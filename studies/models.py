@@ -80,10 +80,23 @@ class Study(models.Model):
     protocol = models.CharField(max_length=10)
     design = models.CharField(max_length=10)
     seed = models.BigIntegerField()
+    secret = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Server-side randomness for everything a judge sees (lists, queues, sides, "
+        "practice); committed by its SHA-256 at launch and revealed in the record after closing.",
+    )
     context_keys = models.JSONField(default=list, blank=True)
     design_hash = models.CharField(max_length=64, blank=True)
     frozen = models.JSONField(
         null=True, blank=True, help_text="The design record frozen at launch."
+    )
+    practice = models.JSONField(
+        default=list, blank=True, help_text="Practice items, chosen and frozen at launch."
+    )
+    tell_audit = models.JSONField(
+        null=True, blank=True, help_text="The latest tell audit of the texts as shown."
     )
     copied_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)

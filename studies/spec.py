@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from generator.text import PARAGRAPH_RULES
 
 PROTOCOLS = ("single", "paired")
 DESIGNS = ("between", "within")
@@ -25,8 +28,10 @@ RESERVED_SLUGS = {"new", "upload-spec", "corpora", "power", "api", "static", "ad
 DEFAULTS: dict[str, Any] = {
     "protocol": "single",
     "design": "between",
-    "seed": 1,
+    "seed": None,  # None: a random seed, drawn when the spec is parsed and then stored
     "target_words": 200,
+    "paragraphs": "match",
+    "min_length_ratio": 0.85,
     "items_per_judge": 0,  # 0: every article of the study
     "judges_per_list": 40,
     "expiry_minutes": 90,
@@ -200,8 +205,12 @@ def parse_spec(
         c.problems.append(f"slug: {spec['slug']!r} is reserved; choose another")
     c.choice(spec, "protocol", "spec", PROTOCOLS)
     c.choice(spec, "design", "spec", DESIGNS)
+    if spec["seed"] is None:
+        spec["seed"] = secrets.randbelow(2**31)
     c.int_(spec, "seed", "spec", lo=0, hi=2**62)
     c.int_(spec, "target_words", "spec", lo=20, hi=5000)
+    c.choice(spec, "paragraphs", "spec", PARAGRAPH_RULES)
+    c.num(spec, "min_length_ratio", "spec", 0.0, 1.0)
     c.int_(spec, "items_per_judge", "spec", lo=0)
     c.int_(spec, "judges_per_list", "spec", lo=1)
     c.int_(spec, "expiry_minutes", "spec", lo=5)

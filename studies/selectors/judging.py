@@ -10,50 +10,34 @@ from __future__ import annotations
 
 import functools
 import json
-import random
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection
 from django.utils.html import format_html_join
 
+from generator.text import normalize_typography, paragraphs_of
 from studies.models import Article, Judge, JudgeItem, ListEntry, PracticeAnswer, Study
 from studies.selectors.rows import RowShape
 
-_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _SPACES = re.compile(r"\s+")
-# One typographic convention for every text: a human article's curly quotes or ellipsis
-# characters would otherwise tell it apart from a model's straight ones.
-_TYPOGRAPHY = str.maketrans(
-    {
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u00a0": " ",
-        "\u2026": "...",
-    }
-)
 
 
 def text_paragraphs(body: str) -> tuple[str, ...]:
     """Split a body into paragraphs for display, the same way for every text.
 
-    Paragraphs are separated by blank lines; inside one, any run of whitespace becomes
-    a single space. Markup is left as text (the template escapes it).
+    The typography is the one every shown text takes (``generator.text.normalize_typography``,
+    already applied to stored texts and applied again here to titles and practice texts).
+    Markup is left as text (the template escapes it).
 
     >>> text_paragraphs("One  line\\nstill one.\\n\\n\\u201cTwo.\\u201d  ")
     ('One line still one.', '"Two."')
     """
-    body = body.replace("\r\n", "\n").translate(_TYPOGRAPHY)
-    parts = (_SPACES.sub(" ", p).strip() for p in _BLANK_LINE.split(body))
-    return tuple(p for p in parts if p)
+    return tuple(paragraphs_of(normalize_typography(body)))
 
 
 def plain_line(text: str) -> str:
-    return _SPACES.sub(" ", text.translate(_TYPOGRAPHY)).strip()
+    return _SPACES.sub(" ", normalize_typography(text)).strip()
 
 
 @dataclass(frozen=True)
@@ -277,118 +261,34 @@ class PracticeItem:
     view: ItemView
 
 
-def _markov_text(*, training: list[str], length: int, seed: str, opening: str = "") -> str:
-    """A deliberately simple machine text: a word-trigram chain over other articles.
-
-    Practice texts must come from outside the study, where no model output exists; a
-    small language model built here is honestly "written by a machine" and needs no GPU.
-    """
-    follow: dict[tuple[str, str], list[str]] = defaultdict(list)
-    starts: list[tuple[str, str]] = []
-    for body in training:
-        words = body.split()
-        for i in range(len(words) - 2):
-            follow[(words[i], words[i + 1])].append(words[i + 2])
-            if words[i][:1].isupper() and (i == 0 or words[i - 1][-1:] in '.!?"'):
-                starts.append((words[i], words[i + 1]))
-    rng = random.Random(seed)
-    if not starts:
-        return ""
-    first = tuple(opening.split()[:2])
-    state = first if len(first) == 2 and first in follow else rng.choice(starts)
-    out = list(state)
-    while len(out) < length:
-        nxt = follow.get(state)
-        if not nxt:
-            state = rng.choice(starts)
-            out.extend(state)
-            continue
-        word = rng.choice(nxt)
-        out.append(word)
-        state = (state[1], word)
-    return _paragraphs(_sentence_cut(" ".join(out[:length])))
-
-
-def _sentence_cut(text: str) -> str:
-    """End at the last full sentence when one ends past the middle."""
-    cut = max(text.rfind(". "), text.rfind('." '))
-    if text.endswith((".", '."')):
-        return text
-    if cut > len(text) // 2:
-        return text[: cut + (2 if text[cut + 1] == '"' else 1)]
-    return text.rstrip(",;:") + "."
-
-
-def _paragraphs(text: str) -> str:
-    sentences = re.split(r"(?<=[.!?])\s+", text)
-    return "\n\n".join(" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3))
-
-
-def _human_cut(body: str, words: int) -> str:
-    """The first ``words`` words of a human body, keeping its paragraphs, ending on a
-    sentence."""
-    kept, total = [], 0
-    for paragraph in text_paragraphs(body):
-        n = len(paragraph.split())
-        if total + n >= words:
-            kept.append(_sentence_cut(" ".join(paragraph.split()[: words - total])))
-            break
-        kept.append(paragraph)
-        total += n
-    return "\n\n".join(kept)
-
-
-def practice_articles(*, study: Study) -> list[Article]:
-    """The study's practice articles: the same for every judge, none from the study itself
-    or its few-shot context."""
-    n = study.spec.get("practice", {}).get("items", 0)
-    excluded = set(study.study_articles.values_list("article_id", flat=True))
-    pool = [
-        a
-        for a in Article.objects.filter(corpus_id=study.corpus_id)
-        .exclude(pk__in=excluded)
-        .exclude(key__in=study.context_keys)
-        .order_by("key")
-    ]
-    rng = random.Random(f"practice:{study.seed}")
-    return rng.sample(pool, min(len(pool), n + 6))
-
-
 def practice_item(*, study: Study, position: int) -> PracticeItem | None:
-    """Practice item ``position`` (0-based), or None past the last one."""
-    total = study.spec.get("practice", {}).get("items", 0)
-    if position >= total:
+    """Practice item ``position`` (0-based), or None past the last one.
+
+    A launched study shows the practice items frozen in its record; before launch (the
+    researcher's preview) they are built the same way on the fly.
+    """
+    from studies.services.practice import practice_build
+
+    frozen = study.practice if study.is_frozen else practice_build(study=study)
+    if position >= len(frozen):
         return None
-    articles = practice_articles(study=study)
-    if position >= len(articles):
-        return None
-    article = articles[position]
-    training = [a.shown_body for a in articles[total:]] or [article.shown_body]
-    words = study.spec.get("target_words", 200)
-    human = _human_cut(article.shown_body, words)
-    machine = _markov_text(
-        training=training,
-        length=len(human.split()),
-        seed=f"practice:{study.seed}:{position}",
-        opening=human,
-    )
-    # Alternate the kinds so a practice round of two shows one of each.
-    flip = random.Random(f"practice-kind:{study.seed}").random() < 0.5
-    first_kind = (position % 2 == 0) != flip
+    item = frozen[position]
     if study.protocol == "single":
-        is_machine, side = first_kind, ""
-        raw = [machine if is_machine else human]
+        raw = [item["machine"] if item["is_machine"] else item["human"]]
     else:
-        is_machine, side = None, "left" if first_kind else "right"
-        raw = [human, machine] if side == "left" else [machine, human]
+        left = item["human_side"] == "left"
+        raw = [item["human"], item["machine"]] if left else [item["machine"], item["human"]]
     view = item_view(
         token=f"practice-{position + 1}",
         number=position + 1,
-        total=total,
+        total=len(frozen),
         protocol=study.protocol,
-        content=shown_content(title=article.title, subtitle=article.subtitle, texts=raw),
+        content=shown_content(title=item["title"], subtitle=item["subtitle"], texts=raw),
     )
-    return PracticeItem(position, total, article, is_machine, side, view)
+    article = Article.objects.only("pk", "key").get(pk=item["article_id"])
+    return PracticeItem(
+        position, len(frozen), article, item["is_machine"], item["human_side"], view
+    )
 
 
 # --- debrief ----------------------------------------------------------------------------

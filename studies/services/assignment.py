@@ -21,8 +21,10 @@ from django.utils import timezone
 
 from studies import design as design_lib
 from studies.models import Judge, JudgeItem, Study, StudyList
+from studies.randomness import derived_key
 
 COUNTED = (Judge.Status.ACTIVE, Judge.Status.COMPLETED)
+_SYSTEM_RANDOM = random.SystemRandom()
 
 
 class EntryRefused(Exception):
@@ -116,13 +118,25 @@ def judge_enter(
             judge.status = Judge.Status.FULL
             judge.save()
             return Entry(judge, resumed=False)
-        fewest = min(counts.get(sl.pk, 0) for sl in open_lists)
-        tied = [sl for sl in open_lists if counts.get(sl.pk, 0) == fewest]
-        arrivals = Judge.objects.filter(study=study).count()
-        judge.study_list = random.Random(f"assign:{study.seed}:{arrivals}").choice(tied)
+        judge.study_list = _draw_list(study, open_lists, counts)
         judge.save()
         _build_queue(study, judge)
     return Entry(judge, resumed=False)
+
+
+def _draw_list(study: Study, open_lists: list[StudyList], counts: dict[int, int]) -> StudyList:
+    """A list for a new judge: a draw from the open places, each place equally likely.
+
+    This is sampling the study's places without replacement, so every list fills exactly to
+    its quota. Filling the emptiest list first would keep lists level at every moment, but
+    then a judge who learns earlier judges' lists (from their debriefs) could tell which list
+    they will get, and with it which of their texts are machine-made. The draw comes from the
+    operating system's randomness, so nothing a judge holds can recompute it. An attacker who
+    knew every earlier judge's list would still gain a little near the end of a study, when
+    few places are left (see the README's blinding section).
+    """
+    remaining = [sl.quota - counts.get(sl.pk, 0) for sl in open_lists]
+    return _SYSTEM_RANDOM.choices(open_lists, weights=remaining)[0]
 
 
 def judge_resume(*, study: Study, judge: Judge, now: dt.datetime) -> Judge:
@@ -158,7 +172,7 @@ def _build_queue(study: Study, judge: Judge) -> None:
     order, slots = design_lib.queue_order(
         len(items),
         attention_positions=positions[: len(checks)],
-        seed=f"queue:{study.seed}:{judge.token}",
+        seed=derived_key(study.secret, "queue", judge.token),
     )
     sequence = [items[i] for i in order]
     for slot, check in zip(slots, checks, strict=False):

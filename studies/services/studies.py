@@ -25,6 +25,8 @@ from studies.models import (
     StudyList,
     Text,
 )
+from studies.randomness import derived_key, new_secret, secret_digest
+from studies.services.practice import practice_build
 from studies.spec import ModelInfo, SpecError, parse_spec_text
 
 ATTENTION_SINGLE = [
@@ -158,6 +160,7 @@ def study_create(
         protocol=spec["protocol"],
         design=spec["design"],
         seed=spec["seed"],
+        secret=new_secret(),
         context_keys=[a.key for a in context],
     )
     for position, cond in enumerate(spec["conditions"]):
@@ -303,7 +306,7 @@ def study_launch(*, study: Study, actor=None) -> Study:
         protocol=study.protocol,
         design=study.design,
         items_per_judge=per_judge,
-        seed=study.seed,
+        seed=derived_key(study.secret, "design"),
     )
     attention = ATTENTION_PAIRED if study.protocol == "paired" else ATTENTION_SINGLE
     n_checks = spec["attention_checks"]["count"]
@@ -382,9 +385,12 @@ def study_launch(*, study: Study, actor=None) -> Study:
     positions = spec["attention_checks"]["positions"] or design_lib.default_attention_positions(
         per_judge, n_checks
     )
+    practice = practice_build(study=study)
     record = {
         "spec": spec,
+        "secret_sha256": secret_digest(study.secret),
         "context_articles": study.context_keys,
+        "practice": practice,
         "lists": record_lists,
         "attention_checks": [
             {
@@ -401,12 +407,60 @@ def study_launch(*, study: Study, actor=None) -> Study:
         ],
     }
     study.frozen = record
+    study.practice = practice
     study.design_hash = canonical_hash(record)
     study.status = Study.Status.LIVE
     study.launched_at = timezone.now()
-    study.save(update_fields=["frozen", "design_hash", "status", "launched_at"])
+    study.save(update_fields=["frozen", "practice", "design_hash", "status", "launched_at"])
     audit(study=study, action="launch", actor=actor, design_hash=study.design_hash)
     return study
+
+
+WITHHELD = (
+    "While the study runs, the lists, which text is machine-made, the text hashes and the "
+    "secret are withheld: with them a judge could work out their own queue. The full record, "
+    "whose SHA-256 is design_hash, and the secret, whose SHA-256 is secret_sha256, are "
+    "published here once the study is closed."
+)
+
+
+def design_record(*, study: Study) -> dict[str, Any]:
+    """The design record a researcher may publish now.
+
+    Before closing: the commitments (design hash, secret hash) and what a judge may know
+    anyway (spec, context, list sizes). After closing: the full frozen record and the secret,
+    from which every list, queue and side can be recomputed and the hashes checked.
+    """
+    if not study.is_frozen:
+        raise StudyError("the design is frozen at launch")
+    record = study.frozen
+    out: dict[str, Any] = {
+        "study": study.slug,
+        "design_hash": study.design_hash,
+        "hash_of": "canonical JSON (sorted keys, UTF-8, no spaces) of 'design'",
+        "secret_sha256": record.get("secret_sha256", ""),
+    }
+    if study.status == Study.Status.CLOSED:
+        return {**out, "design": record, "secret": study.secret}
+    return {
+        **out,
+        "withheld": WITHHELD,
+        "public": {
+            "spec": record["spec"],
+            "context_articles": record["context_articles"],
+            "attention_positions": record["attention_positions"],
+            "lists": [
+                {
+                    "name": lst["name"],
+                    "condition": lst["condition"],
+                    "block": lst["block"],
+                    "items": len(lst["entries"]),
+                }
+                for lst in record["lists"]
+            ],
+            "dropped": record["dropped"],
+        },
+    }
 
 
 def _text_records(study: Study, keys: set[str]) -> list[dict[str, Any]]:

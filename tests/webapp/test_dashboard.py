@@ -5,6 +5,7 @@ The studies use the first 40 articles of the shared corpus (enough for the facto
 """
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -346,7 +347,15 @@ def test_launch_pause_resume_close_monitor_peek_and_exports(client_a, alice, mak
     assert study.design_hash in page
     design = client_a.get(reverse("dashboard:design-json", args=[study.slug]))
     record = json.loads(design.content)
-    assert record["design_hash"] == study.design_hash == canonical_hash(record["design"])
+    # While the study runs, the record commits to the design and its secret but withholds
+    # the lists, the kinds and the secret itself.
+    assert record["design_hash"] == study.design_hash and "design" not in record
+    assert "secret" not in record and study.secret not in design.content.decode()
+    assert record["secret_sha256"] == hashlib.sha256(study.secret.encode()).hexdigest()
+    assert "is_machine" not in design.content.decode()
+    assert {lst["name"] for lst in record["public"]["lists"]} == set(
+        study.lists.values_list("name", flat=True)
+    )
 
     # Judges come in; the monitor counts them, per condition and list.
     first = judge_enter(study_id=study.pk, platform="prolific", external_id="P1").judge
@@ -396,6 +405,10 @@ def test_launch_pause_resume_close_monitor_peek_and_exports(client_a, alice, mak
         assert action in actions
     closed = client_a.get(reverse("dashboard:monitor", args=[study.slug])).content.decode()
     assert "Mean accuracy" in closed
+    # Once closed, the full record and the secret are revealed and match the commitments.
+    full = json.loads(client_a.get(reverse("dashboard:design-json", args=[study.slug])).content)
+    assert full["design_hash"] == study.design_hash == canonical_hash(full["design"])
+    assert hashlib.sha256(full["secret"].encode()).hexdigest() == record["secret_sha256"]
 
     # Exports: every download audited; the zip holds them all.
     before = AuditEvent.objects.filter(study=study, action="export").count()

@@ -14,7 +14,7 @@ from studies.access import access_study_by_user
 from studies.models import Study
 from studies.selectors.dashboard import accuracy_summary, live_numbers
 from studies.services.dashboard import accuracy_look, download_audit
-from studies.services.studies import StudyError, study_launch, study_transition
+from studies.services.studies import StudyError, design_record, study_launch, study_transition
 from webapp.forms.dashboard import ConfirmForm
 from webapp.views.dashboard._shared import attachment, study_page
 
@@ -70,17 +70,7 @@ def design_json(request: HttpRequest, slug: str) -> HttpResponse:
             "The design is frozen at launch.", status=404, content_type="text/plain"
         )
     download_audit(study=study, actor=request.user, filename="design.json")
-    body = json.dumps(
-        {
-            "study": study.slug,
-            "design_hash": study.design_hash,
-            "hash_of": "canonical JSON (sorted keys, UTF-8) of 'design'",
-            "design": study.frozen,
-        },
-        indent=2,
-        ensure_ascii=False,
-        sort_keys=True,
-    )
+    body = json.dumps(design_record(study=study), indent=2, ensure_ascii=False, sort_keys=True)
     return attachment(
         body,
         f"{study.slug}-design-{study.design_hash[:12]}.json",
