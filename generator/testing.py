@@ -9,7 +9,7 @@ Register it by writing a registry file and pointing ``NEWSEVAL_MODEL_REGISTRY`` 
     monkeypatch.setenv("NEWSEVAL_MODEL_REGISTRY", str(tmp_path / "models.toml"))
     # the registry now has one model, "tiny" (backend "transformers")
 
-Its text is random bytes; it exercises loading, prompting, decoding, caching and provenance,
+Its text is random printable characters; it exercises loading, prompting, decoding, caching and provenance,
 not language.
 """
 
@@ -30,9 +30,12 @@ CHAT_TEMPLATE = (
 def _byte_level_tokenizer():
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
-    alphabet = pre_tokenizers.ByteLevel.alphabet()
-    vocab = {ch: i for i, ch in enumerate(sorted(alphabet))}
-    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    # Printable ASCII, space and newline (in the byte-level alphabet's spelling) and an
+    # unknown token: whatever the random weights pick decodes to showable text, which the
+    # selection rules would otherwise rightly reject as broken bytes.
+    printable = [chr(b) for b in range(33, 127)] + ["\u0120", "\u010a"]
+    vocab = {ch: i for i, ch in enumerate(["<unk>", *printable])}
+    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
     tokenizer.decoder = decoders.ByteLevel()
     tokenizer.add_special_tokens([EOS_TOKEN])
