@@ -9,7 +9,8 @@ Register it by writing a registry file and pointing ``NEWSEVAL_MODEL_REGISTRY`` 
     monkeypatch.setenv("NEWSEVAL_MODEL_REGISTRY", str(tmp_path / "models.toml"))
     # the registry now has one model, "tiny" (backend "transformers")
 
-Its text is random printable characters; it exercises loading, prompting, decoding, caching and provenance,
+Its text is random printable characters; it exercises loading, prompting, decoding, caching and
+provenance,
 not language.
 """
 
