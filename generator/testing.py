@@ -10,8 +10,7 @@ Register it by writing a registry file and pointing ``NEWSEVAL_MODEL_REGISTRY`` 
     # the registry now has one model, "tiny" (backend "transformers")
 
 Its text is random printable characters; it exercises loading, prompting, decoding, caching and
-provenance,
-not language.
+provenance, not language.
 """
 
 from __future__ import annotations
