@@ -66,6 +66,7 @@ def analyze(
     seed: int = 0,
     n_boot: int = 2000,
     power_sims: int = 200,
+    detector_scores: pd.DataFrame | None = None,
 ) -> Results:
     """Run the whole analysis.
 
@@ -102,6 +103,7 @@ def analyze(
         "power_sims": power_sims,
         "data_hash": _data_hash(prepared),
         "input_rows": len(prepared),
+        "detector_scores": detector_scores,
     }
     if simulated.all():
         res = _analyze_population(prepared, judges, "simulated", context)
@@ -346,6 +348,21 @@ def _analyze_population(
             "measure": "proportion of trials choosing the human text",
         }
 
+    if ctx.get("detector_scores") is not None:
+        from analysis.detection import detection_analysis
+
+        sections["detection"] = _safe(
+            errors,
+            "detection",
+            detection_analysis,
+            kept,
+            ctx["detector_scores"],
+            alpha=alpha,
+            n_boot=ctx["n_boot"],
+            seed=ctx["seed"],
+            order=order,
+        )
+
     study = ctx["study"] or {}
     sections["study_record"] = {
         "design_hash": study.get("design_hash") or study.get("hash"),
@@ -392,6 +409,13 @@ def analyze_path(
     from analysis.report import write_report
 
     export = load_export(path)
-    results = analyze(export.responses, export.judges, export.study, seed=seed, n_boot=n_boot)
+    results = analyze(
+        export.responses,
+        export.judges,
+        export.study,
+        seed=seed,
+        n_boot=n_boot,
+        detector_scores=export.detector_scores,
+    )
     write_report(results, out_dir)
     return results

@@ -528,6 +528,15 @@ def write_report(results: Results, out_dir: str | Path) -> dict[str, Path]:
             p = out / f"{name}.csv"
             frame.to_csv(p, index=False)
             written[f"{name}.csv"] = p
+    detection = results.sections.get("detection")
+    detection_figures = detection.figures() if detection is not None else {}
+    for name, data in detection_figures.items():
+        if data is not None:
+            (out / f"{name}.png").write_bytes(data)
+            written[name] = out / f"{name}.png"
+    if detection is not None and len(detection.table):
+        detection.table.to_csv(out / "detection.csv", index=False)
+        written["detection.csv"] = out / "detection.csv"
     sim_html = ""
     if results.simulated is not None:
         sim_dir = out / "simulated_judges"
@@ -546,6 +555,7 @@ def write_report(results: Results, out_dir: str | Path) -> dict[str, Path]:
         f"input hash <code>{_esc(rec['input_hash'][:16])}</code>; software: "
         f"{_esc(', '.join(f'{k} {v}' for k, v in rec['analysis_software'].items()))}.</p>"
         + _body(results, figures)
+        + (detection.html(detection_figures) if detection is not None else "")
         + sim_html
         + "</body></html>"
     )

@@ -111,6 +111,8 @@ class Results:
             out[name] = jsonable(self.sections.get(name))
         if "paired" in self.sections:
             out["paired"] = jsonable(self.sections["paired"])
+        if self.sections.get("detection") is not None:
+            out["detection"] = self.sections["detection"].to_dict()
         out["simulated_judges"] = self.simulated.to_dict() if self.simulated else None
         return out
 

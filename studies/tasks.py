@@ -11,15 +11,25 @@ def generation_run(job_id: int) -> None:
     run(job_id=job_id)
 
 
+@shared_task(name="studies.tasks.detection_run", acks_late=True)
+def detection_run(job_id: int) -> None:
+    from studies.services.detection import detection_run as run
+
+    run(job_id=job_id)
+
+
 @shared_task(name="studies.tasks.reconcile_jobs")
 def reconcile_jobs() -> list[int]:
+    from studies.services.detection import detection_reconcile
     from studies.services.generation import jobs_reconcile
 
-    return jobs_reconcile()
+    return jobs_reconcile() + detection_reconcile()
 
 
 @worker_ready.connect
 def _reconcile_on_start(**kwargs) -> None:
+    from studies.services.detection import detection_reconcile
     from studies.services.generation import jobs_reconcile
 
     jobs_reconcile()
+    detection_reconcile()

@@ -117,12 +117,7 @@ class _Inputs:
 
 
 def _inputs(job: GenerationJob) -> _Inputs:
-    import generator
-
     study, condition = job.study, job.condition
-    spec = study.spec
-    cfg = condition.settings
-    entry = generator.load_registry()[condition.model]
     articles = [
         sa.article
         for sa in StudyArticle.objects.filter(study=study)
@@ -130,6 +125,17 @@ def _inputs(job: GenerationJob) -> _Inputs:
         .select_related("article")
         .order_by("position")
     ]
+    return generation_inputs(study, condition, articles, condition_seed(study, condition))
+
+
+def generation_inputs(study: Study, condition: Condition, articles: list, seed: int) -> _Inputs:
+    """The condition's generation settings applied to ``articles`` (the study's, or, for the
+    supervised detectors' training texts, others), planned with ``seed``."""
+    import generator
+
+    spec = study.spec
+    cfg = condition.settings
+    entry = generator.load_registry()[condition.model]
     targets = [
         generator.Target(key=a.key, title=a.title, subtitle=a.subtitle, human_body=a.shown_body)
         for a in articles
@@ -164,7 +170,7 @@ def _inputs(job: GenerationJob) -> _Inputs:
         targets,
         candidates=cfg["candidates"],
         batch_size=spec["generation"]["batch_size"],
-        seed=condition_seed(study, condition),
+        seed=seed,
     )
     return _Inputs(entry, targets, context, decoding, selection, cfg["prompt_format"], plan)
 
@@ -355,6 +361,10 @@ def _finish(job: GenerationJob, inputs: _Inputs) -> None:
             study.status = Study.Status.READY
             study.save(update_fields=["status"])
             audit(study=study, action="generation_done", dropped=[k for k, _ in failed])
+            if study.spec.get("detection", {}).get("detectors"):
+                from studies.services.detection import detection_start
+
+                detection_start(study=study)
 
 
 def jobs_reconcile() -> list[int]:
