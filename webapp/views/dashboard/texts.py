@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from studies.access import access_study_by_user
 from studies.models import Article, Study
 from studies.selectors.dashboard import generation_progress, preview_samples, review_articles
+from studies.selectors.detection import detection_overview
 from studies.selectors.judging import ItemView, item_view, shown_content
 from studies.services.generation import generation_start
 from studies.services.studies import ATTENTION_PAIRED, ATTENTION_SINGLE, StudyError
@@ -72,6 +73,7 @@ def review(request: HttpRequest, slug: str) -> HttpResponse:
             "page": page,
             "show": show,
             "items": review_articles(study, list(page.object_list)),
+            "detection": detection_overview(study),
             "can_exclude": not study.is_frozen
             and study.status in (Study.Status.READY, Study.Status.GENERATING, Study.Status.DRAFT),
             "exclude_form": ExcludeForm(),
