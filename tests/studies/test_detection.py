@@ -5,6 +5,7 @@ import io
 import json
 
 import pytest
+from django.core.management import call_command
 
 from studies.models import DetectionJob, DetectorScore, Study, Text
 from studies.services.detection import (
@@ -64,7 +65,10 @@ def test_detection_scores_every_shown_text_and_resumes(detected_study):
     assert job.state == "queued" and job.detectors == DETECTORS
     with pytest.raises(StudyError, match="detectors must score"):
         study_launch(study=study)
-    detection_run(job_id=job.pk)
+    out = io.StringIO()
+    call_command("detect", study.slug, stdout=out)
+    assert "fast_detectgpt [tiny]: AUC" in out.getvalue()
+    assert "binoculars: skipped" in out.getvalue()
     job.refresh_from_db()
     texts = Text.objects.filter(study=study).count()
     assert job.state == "done" and job.done_units == job.total_units == texts * len(DETECTORS)
