@@ -140,7 +140,11 @@ def _check_detection_section(study, results, html, out):
     for figure in ("detection_roc.png", "detection_items.png"):
         assert (out / figure).stat().st_size > 1000, figure
     files = export_files(study)
-    judged = {r["item"] for r in csv.DictReader(io.StringIO(files["responses.csv"]))}
+    judged = {
+        r["item"]
+        for r in csv.DictReader(io.StringIO(files["responses.csv"]))
+        if r["excluded"] == "0" and r["is_attention"] == "0"
+    }
     scores = list(csv.DictReader(io.StringIO(files["detector_scores.csv"])))
     rows = {(r["condition"], r["detector"]): r for r in section["table"]}
     assert {d for _, d in rows} == set(DETECTORS)
