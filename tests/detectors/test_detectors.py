@@ -174,3 +174,16 @@ def test_cli_writes_rows(two_tiny, tmp_path, monkeypatch):
         ("a1", "lr_ngrams"),
     ]
     assert rows[2]["skipped"] == "no training texts given"
+
+
+def test_importing_detectors_loads_neither_django_nor_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, detectors, detectors.zero_shot, detectors.supervised;"
+        "bad = [m for m in ('django', 'torch', 'transformers') if m in sys.modules];"
+        "print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
