@@ -364,7 +364,10 @@ def _finish(job: GenerationJob, inputs: _Inputs) -> None:
             if study.spec.get("detection", {}).get("detectors"):
                 from studies.services.detection import detection_start
 
-                detection_start(study=study)
+                try:
+                    detection_start(study=study)
+                except StudyError as exc:  # e.g. every article failed: nothing to score
+                    log.warning("detection not started for %s: %s", study.slug, exc)
 
 
 def jobs_reconcile() -> list[int]:
