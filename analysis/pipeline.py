@@ -194,11 +194,10 @@ def _analyze_population(
             order=order,
             reference=control,
             alpha=alpha,
-            start=mixed.get("primary"),
-            seed=ctx["seed"],
         )
         if fit is not None:
             mixed[outcome] = fit
+            warnings.extend(f"Mixed model ({outcome}): {w}" for w in fit.warnings)
     sections["mixed_model"] = mixed
 
     vs = table.table[
