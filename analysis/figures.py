@@ -1,5 +1,5 @@
-"""The report's figures as PNG bytes: accuracy vs size, ROC, per-article difficulty, time per
-item, calibration, and the power planner's curves.
+"""The report's figures as PNG bytes that carry an SVG twin: accuracy vs size, ROC,
+per-article difficulty, time per item, calibration, and the power planner's curves.
 
 matplotlib's object API only (``Figure``, rendered by Agg), never pyplot, so figures can be
 drawn in a web server's worker threads without touching global GUI state.
@@ -17,10 +17,22 @@ from matplotlib.figure import Figure
 from analysis.results import Results
 
 
-def _png(fig) -> bytes:
+class FigureBytes(bytes):
+    """PNG bytes that also carry the same figure as SVG text (``.svg``)."""
+
+    svg: str = ""
+
+
+def _png(fig) -> FigureBytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    return buf.getvalue()
+    out = FigureBytes(buf.getvalue())
+    svg = io.StringIO()
+    # A fixed hash salt and no date keep the SVG reproducible; text stays text (searchable).
+    with matplotlib.rc_context({"svg.hashsalt": f"newseval-{id(fig)}", "svg.fonttype": "none"}):
+        fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+    out.svg = svg.getvalue()
+    return out
 
 
 def figure_accuracy(res: Results) -> bytes | None:

@@ -102,9 +102,9 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        from analysis.results import jsonable
+        from analysis.results import dataclass_dict
 
-        return jsonable(self)
+        return dataclass_dict(self)
 
     def sentences(self) -> list[str]:
         a, d = self.assumptions, self.design

@@ -41,9 +41,9 @@ class PowerPlan:
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict (for the dashboard)."""
-        from analysis.results import jsonable
+        from analysis.results import dataclass_dict
 
-        return jsonable(self)
+        return dataclass_dict(self)
 
 
 def _quasi_t(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
