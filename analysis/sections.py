@@ -619,8 +619,11 @@ def html_position(pos, res, figures) -> str:
 
 def build_agreement(ctx: Context) -> dict[str, Any]:
     return {
-        "table": agreement_analysis(ctx.kept, order=ctx.order).table,
-        "method": "krippendorff.alpha per condition, judges x shown texts; ordinal and nominal",
+        "table": agreement_analysis(
+            ctx.kept, order=ctx.order, n_boot=min(ctx.n_boot, 200), seed=ctx.seed
+        ).table,
+        "method": "krippendorff.alpha per condition, judges x shown texts; ordinal and nominal; "
+        f"percentile interval from {min(ctx.n_boot, 200)} bootstrap resamples of the texts",
     }
 
 
