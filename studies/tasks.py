@@ -23,3 +23,10 @@ def _reconcile_on_start(**kwargs) -> None:
     from studies.services.generation import jobs_reconcile
 
     jobs_reconcile()
+
+
+@shared_task(name="studies.tasks.power_plan_run", acks_late=True)
+def power_plan_run(run_id: int) -> None:
+    from studies.services.power import power_run_execute
+
+    power_run_execute(run_id=run_id)
