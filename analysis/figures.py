@@ -8,6 +8,7 @@ drawn in a web server's worker threads without touching global GUI state.
 from __future__ import annotations
 
 import io
+import itertools
 
 import matplotlib
 import matplotlib.ticker
@@ -15,6 +16,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from analysis.results import Results
+
+_SVG_COUNTER = itertools.count()
 
 
 class FigureBytes(bytes):
@@ -28,8 +31,9 @@ def _png(fig) -> FigureBytes:
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     out = FigureBytes(buf.getvalue())
     svg = io.StringIO()
-    # A fixed hash salt and no date keep the SVG reproducible; text stays text (searchable).
-    with matplotlib.rc_context({"svg.hashsalt": f"newseval-{id(fig)}", "svg.fonttype": "none"}):
+    # No date in the SVG; text stays text (searchable, selectable).
+    salt = f"newseval-{next(_SVG_COUNTER)}"  # distinct ids for several SVGs inline on one page
+    with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
         fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
     out.svg = svg.getvalue()
     return out

@@ -326,7 +326,9 @@ def write_report(results: Results, out_dir: str | Path) -> dict[str, Path]:
         write_report(results.simulated, sim_dir)
         sim_html = (
             "<section id='simulated'><h2>Simulated judges (analysed separately)</h2>"
-            + _body(results.simulated, _figures(results.simulated), level=2)
+            + _body(results.simulated, _figures(results.simulated), level=2).replace(
+                "id='", "id='sim-"
+            )
             + "</section>"
         )
     rec = results["study_record"]
