@@ -18,6 +18,7 @@ from django.utils.html import format_html_join
 
 from generator.text import normalize_typography, paragraphs_of
 from studies.models import Article, Judge, JudgeItem, ListEntry, PracticeAnswer, Study
+from studies.protocol import Platform, Protocol, Side
 from studies.selectors.rows import RowShape
 
 _SPACES = re.compile(r"\s+")
@@ -107,14 +108,14 @@ def entry_content(*, entry: ListEntry, protocol: str) -> EntryContent:
         title, subtitle = att.get("title", ""), att.get("subtitle", "")
         raw = (
             [att.get("body", "")]
-            if protocol == "single"
+            if protocol == Protocol.SINGLE
             else [att.get("left", ""), att.get("right", "")]
         )
     else:
         title, subtitle = entry.article.title, entry.article.subtitle
-        if protocol == "single":
+        if protocol == Protocol.SINGLE:
             raw = [entry.text.body]
-        elif entry.human_side == "left":
+        elif entry.human_side == Side.LEFT:
             raw = [entry.text.body, entry.machine_text.body]
         else:
             raw = [entry.machine_text.body, entry.text.body]
@@ -273,10 +274,10 @@ def practice_item(*, study: Study, position: int) -> PracticeItem | None:
     if position >= len(frozen):
         return None
     item = frozen[position]
-    if study.protocol == "single":
+    if study.protocol == Protocol.SINGLE:
         raw = [item["machine"] if item["is_machine"] else item["human"]]
     else:
-        left = item["human_side"] == "left"
+        left = item["human_side"] == Side.LEFT
         raw = [item["human"], item["machine"]] if left else [item["machine"], item["human"]]
     view = item_view(
         token=f"practice-{position + 1}",
@@ -351,14 +352,16 @@ def debrief_for_judge(*, judge: Judge) -> Debrief:
             DebriefRow(
                 title=plain_line(entry.article.title),
                 protocol=judge.study.protocol,
-                is_machine=entry.text.is_machine if judge.study.protocol == "single" else None,
+                is_machine=entry.text.is_machine
+                if judge.study.protocol == Protocol.SINGLE
+                else None,
                 human_side=entry.human_side,
             )
         )
     for answer in PracticeAnswer.objects.filter(judge=judge).select_related("article"):
         articles.setdefault(answer.article_id, answer.article)
     credits = sorted((_credit(a) for a in articles.values()), key=lambda c: c.title.lower())
-    machine = sum(1 for r in rows if r.is_machine or r.protocol == "paired")
+    machine = sum(1 for r in rows if r.is_machine or r.protocol == Protocol.PAIRED)
     return Debrief(rows=rows, credits=credits, machine_count=machine)
 
 
@@ -383,14 +386,16 @@ def judge_completion(*, judge: Judge) -> Completion:
         raise PermissionError("completion is given only after the answers are committed")
     recruitment = judge.study.spec.get("recruitment", {})
     action, assignment = "", ""
-    if judge.platform == "mturk":
+    if judge.platform == Platform.MTURK:
         base = judge.platform_meta.get("turkSubmitTo", "").rstrip("/")
         action = f"{base}/mturk/externalSubmit" if base in MTURK_HOSTS else ""
         assignment = judge.platform_meta.get("assignmentId", "")
     return Completion(
         platform=judge.platform,
         code=judge.completion_code,
-        redirect_url=recruitment.get("completion_url", "") if judge.platform == "prolific" else "",
+        redirect_url=recruitment.get("completion_url", "")
+        if judge.platform == Platform.PROLIFIC
+        else "",
         mturk_action=action,
         mturk_assignment_id=assignment,
     )

@@ -5,8 +5,7 @@ whose condition only one of the racers can meet (an item is answered only while 
 no answer), or runs under a row lock on the judge, so each item keeps exactly one
 answer. Serving touches only the database: never Redis.
 
-Stages, in order: consent, instructions, practice (when the study has one), items,
-closing, done.
+Stages, in order: ``studies.protocol.STAGE_ORDER`` (practice only when the study has one).
 """
 
 from __future__ import annotations
@@ -25,9 +24,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from studies.models import EntryAttempt, Judge, JudgeItem, PracticeAnswer, Study
+from studies.protocol import Platform, Protocol, Side, Stage, next_stage
 from studies.selectors.judging import CURRENT_ITEM, judge_current_item, practice_item
 
-STAGES = ("consent", "instructions", "practice", "items", "closing", "done")
 # Visible time may run a little ahead of the server's clock (the page was open before
 # the first byte arrived); more than this is not believed.
 VISIBLE_SLACK_MS = 5_000
@@ -133,15 +132,9 @@ def judge_meta_refresh(*, judge: Judge, meta: dict) -> Judge:
 
 def judge_stage_next(*, judge: Judge, stage: str) -> str:
     """The stage after ``stage`` for this judge's study."""
-    if stage == "consent":
-        return "instructions"
-    if stage == "instructions":
-        return "practice" if judge.study.spec.get("practice", {}).get("enabled") else "items"
-    if stage == "practice":
-        return "items"
-    if stage == "items":
-        return "closing"
-    return "done"
+    if stage == Stage.INSTRUCTIONS:  # only this step reads the study's spec
+        return next_stage(stage, practice=bool(judge.study.spec.get("practice", {}).get("enabled")))
+    return next_stage(stage, practice=False)
 
 
 def _advance(judge: Judge, expected: str, **fields) -> Judge:
@@ -154,17 +147,17 @@ def _advance(judge: Judge, expected: str, **fields) -> Judge:
                 setattr(locked, key, value)
             locked.save(update_fields=["stage", *fields])
             if (
-                locked.stage == "items"
+                locked.stage == Stage.ITEMS
                 and not locked.items.filter(answered_at__isnull=True).exists()
             ):
-                locked.stage = "closing"
+                locked.stage = Stage.CLOSING
                 locked.save(update_fields=["stage"])
     return locked
 
 
 def judge_consent(*, judge: Judge) -> Judge:
     """Record consent with the version of the consent text the judge agreed to."""
-    return _advance(judge, "consent", consent_version=judge.study.spec["consent_version"])
+    return _advance(judge, Stage.CONSENT, consent_version=judge.study.spec["consent_version"])
 
 
 def judge_withdraw(*, judge: Judge) -> Judge:
@@ -178,7 +171,7 @@ def judge_withdraw(*, judge: Judge) -> Judge:
 
 
 def judge_instructions_done(*, judge: Judge) -> Judge:
-    return _advance(judge, "instructions")
+    return _advance(judge, Stage.INSTRUCTIONS)
 
 
 # --- practice ---------------------------------------------------------------------------
@@ -201,7 +194,7 @@ def practice_answer(
     now = now or timezone.now()
     with transaction.atomic():
         locked = Judge.objects.select_for_update().get(pk=judge.pk)
-        if locked.stage != "practice" or position != practice_position(judge=locked):
+        if locked.stage != Stage.PRACTICE or position != practice_position(judge=locked):
             return None
         item = practice_item(study=locked.study, position=position)
         if item is None:
@@ -221,7 +214,7 @@ def practice_answer(
 
 
 def practice_finish(*, judge: Judge) -> Judge:
-    return _advance(judge, "practice")
+    return _advance(judge, Stage.PRACTICE)
 
 
 # --- items ------------------------------------------------------------------------------
@@ -270,12 +263,10 @@ def item_serve(*, judge: Judge, now: dt.datetime | None = None) -> Served | None
 
 
 def _check_answer(protocol: str, rating, choice, confidence) -> None:
-    if protocol == "single":
+    if protocol == Protocol.SINGLE:
         if rating not in (1, 2, 3, 4, 5) or choice or confidence is not None:
             raise ValueError("a single-protocol answer is one rating from 1 to 5")
-    elif (
-        choice not in ("left", "right") or confidence not in (1, 2, 3, 4, 5) or (rating is not None)
-    ):
+    elif choice not in tuple(Side) or confidence not in (1, 2, 3, 4, 5) or (rating is not None):
         raise ValueError("a paired answer is a side (left or right) and a confidence 1 to 5")
 
 
@@ -299,7 +290,7 @@ def item_answer(
     """Store the judge's one answer to their current item. Raises AnswerRefused, or
     ValueError for an answer of the wrong shape."""
     now = now or timezone.now()
-    if judge.stage != "items" or judge.status != Judge.Status.ACTIVE:
+    if judge.stage != Stage.ITEMS or judge.status != Judge.Status.ACTIVE:
         raise AnswerRefused("stage")
     item = judge_current_item(judge=judge)
     if item is None or item.token != item_token:
@@ -333,8 +324,8 @@ def item_answer(
         if not stored:  # a simultaneous submit stored its answer first
             raise AnswerRefused("answered")
         if last:
-            Judge.objects.filter(pk=judge.pk).update(stage="closing", last_seen_at=now)
-            judge.stage, judge.last_seen_at = "closing", now
+            Judge.objects.filter(pk=judge.pk).update(stage=Stage.CLOSING, last_seen_at=now)
+            judge.stage, judge.last_seen_at = Stage.CLOSING, now
     item.answered_at, item.server_ms = now, server_ms
     item.rating, item.choice, item.confidence = rating, choice, confidence
     item.visible_ms = min(item.visible_ms + visible, cap)
@@ -399,20 +390,20 @@ def judge_complete(*, judge: Judge, closing: dict, now: dt.datetime | None = Non
         locked = Judge.objects.select_for_update().select_related("study").get(pk=judge.pk)
         if locked.status == Judge.Status.COMPLETED:
             return locked
-        if locked.stage != "closing" or locked.status != Judge.Status.ACTIVE:
+        if locked.stage != Stage.CLOSING or locked.status != Judge.Status.ACTIVE:
             raise AnswerRefused("stage")
         if JudgeItem.objects.filter(judge=locked, answered_at__isnull=True).exists():
             raise AnswerRefused("stage")
         recruitment = locked.study.spec.get("recruitment", {})
-        if locked.platform == "prolific":
+        if locked.platform == Platform.PROLIFIC:
             code = recruitment.get("completion_code", "")
-        elif locked.platform == "mturk":
+        elif locked.platform == Platform.MTURK:
             code = ""
         else:
             code = recruitment.get("completion_code") or secrets.token_hex(4).upper()
         locked.closing = closing
         locked.status = Judge.Status.COMPLETED
-        locked.stage = "done"
+        locked.stage = Stage.DONE
         locked.completed_at = now
         locked.last_seen_at = now
         locked.completion_code = code
