@@ -395,10 +395,3 @@ def study_export(
         tmp.replace(path)
         written.append(path)
     return written
-
-
-@transaction.atomic
-def judge_withdraw(*, judge: Judge, actor=None) -> None:
-    """Withdraw a judge and delete their data; exports and reports no longer contain them."""
-    audit(study=judge.study, action="withdraw", actor=actor, judge=judge.pseudonym)
-    judge.delete()
