@@ -1,4 +1,4 @@
-"""Loading and validating the tidy ``responses.csv`` format (issue 5) into a canonical frame.
+"""Loading and validating the tidy ``responses.csv`` (``studies.services.exports``) as a frame.
 
 Every later module works on the frame returned by :func:`prepare_responses`, whose columns are:
 
