@@ -13,13 +13,12 @@ import json
 import re
 from dataclasses import dataclass
 
-from django.db import connection
 from django.utils.html import format_html_join
 
 from generator.text import normalize_typography, paragraphs_of
+from studies import judge_sql
 from studies.models import Article, Judge, JudgeItem, ListEntry, PracticeAnswer, Study
 from studies.protocol import Platform, Protocol, Side
-from studies.selectors.rows import RowShape
 
 _SPACES = re.compile(r"\s+")
 
@@ -148,52 +147,14 @@ def current_item_view(*, item: JudgeItem, study: Study, total: int) -> ItemView:
     )
 
 
-# The judge's pages run the statements below on every request. They are written in SQL
-# that PostgreSQL and SQLite both run, because building them with the ORM cost more CPU
-# than running them (see rows.py).
-CURRENT_ITEM = RowShape(
-    JudgeItem,
-    [
-        "id",
-        "judge_id",
-        "position",
-        "entry_id",
-        "token",
-        "served_at",
-        "visible_ms",
-        "paste_count",
-        "copy_count",
-        "tabaway_count",
-    ],
-)
-_CURRENT_ITEM = f"""
-    SELECT {CURRENT_ITEM.columns()}
-    FROM {JudgeItem._meta.db_table}
-    WHERE judge_id = %s AND answered_at IS NULL
-    ORDER BY position
-    LIMIT 1
-"""
-_JUDGE = RowShape(Judge)
-_JUDGE_BY_TOKENS = f"""
-    SELECT {_JUDGE.columns("j")}, s.status, s.design_hash
-    FROM {Judge._meta.db_table} j JOIN {Study._meta.db_table} s ON s.id = j.study_id
-    WHERE s.slug = %s AND j.token IN ({{marks}})
-"""
 # A browser can hold judges of many studies; only this many are looked up.
 MAX_SESSION_JUDGES = 50
 _STUDY_DEFERRED = ("frozen", "spec_source")
 
 
-def judge_current_item(*, judge: Judge, lock: bool = False) -> JudgeItem | None:
-    """The judge's first unanswered item (only the columns serving and answering use);
-    ``lock``: row-locked until the transaction ends, where the database can."""
-    sql = _CURRENT_ITEM
-    if lock and connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [judge.pk])
-        row = cursor.fetchone()
-    return None if row is None else CURRENT_ITEM.load(row)
+def judge_current_item(*, judge: Judge) -> JudgeItem | None:
+    """The judge's first unanswered item (only the columns serving and answering use)."""
+    return judge_sql.current_item(judge_id=judge.pk)
 
 
 def judge_for_session(*, slug: str, tokens: list[str]) -> Judge | None:
@@ -206,15 +167,10 @@ def judge_for_session(*, slug: str, tokens: list[str]) -> Judge | None:
     tokens = [t for t in tokens if isinstance(t, str)][-MAX_SESSION_JUDGES:]
     if not tokens:
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _JUDGE_BY_TOKENS.format(marks=", ".join(["%s"] * len(tokens))), [slug, *tokens]
-        )
-        row = cursor.fetchone()
-    if row is None:
+    found = judge_sql.judge_by_tokens(slug=slug, tokens=tokens)
+    if found is None:
         return None
-    judge = _JUDGE.load(row)
-    study_status, design_hash = row[-2:]
+    judge, study_status, design_hash = found
     if design_hash:
         study = _launched_study(judge.study_id, design_hash)
         study.status = study_status

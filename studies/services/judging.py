@@ -19,13 +19,14 @@ import secrets
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from studies import judge_sql
 from studies.models import EntryAttempt, Judge, JudgeItem, PracticeAnswer, Study
 from studies.protocol import Platform, Protocol, Side, Stage, next_stage
-from studies.selectors.judging import CURRENT_ITEM, judge_current_item, practice_item
+from studies.selectors.judging import judge_current_item, practice_item
 
 # Visible time may run a little ahead of the server's clock (the page was open before
 # the first byte arrived); more than this is not believed.
@@ -80,13 +81,7 @@ def entry_attempt_allow(*, key: str, rate: str, now: dt.datetime | None = None) 
     now = now or timezone.now()
     since = now - window
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            digest = hashlib.sha256(f"entry:{key}".encode()).digest()
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(%s)",
-                    [int.from_bytes(digest[:8], "big", signed=True)],
-                )
+        judge_sql.advisory_lock(f"entry:{key}")
         recent = EntryAttempt.objects.filter(key=key, at__gte=since).count()
         if recent >= limit:
             return False
@@ -226,40 +221,11 @@ class Served:
     total: int
 
 
-# Serving and answering run on every item a judge sees, so their statements are written
-# in SQL that PostgreSQL and SQLite both run: built by the ORM they cost more CPU than
-# the database spends on them (see selectors/rows.py).
-_ITEMS = JudgeItem._meta.db_table
-# Finds the current item and marks it served in one statement; COALESCE keeps the first
-# time when a reload or a second tab serves it again.
-_SERVE = f"""
-    UPDATE {_ITEMS} SET served_at = COALESCE(served_at, %s)
-    WHERE id = (
-        SELECT id FROM {_ITEMS} WHERE judge_id = %s AND answered_at IS NULL
-        ORDER BY position LIMIT 1
-    )
-    RETURNING {CURRENT_ITEM.columns()}
-"""
-# Counts and visible time are added in the statement, so a page's report arriving at
-# the same moment (item_signal) is never lost; "answered_at IS NULL" lets exactly one of
-# two simultaneous submits store its answer.
-_ANSWER = f"""
-    UPDATE {_ITEMS} SET answered_at = %s, rating = %s, choice = %s, confidence = %s,
-        server_ms = %s,
-        visible_ms = CASE WHEN visible_ms + %s > %s THEN %s ELSE visible_ms + %s END,
-        paste_count = paste_count + %s, copy_count = copy_count + %s,
-        tabaway_count = tabaway_count + %s
-    WHERE id = %s AND answered_at IS NULL
-"""
-
-
 def item_serve(*, judge: Judge, now: dt.datetime | None = None) -> Served | None:
     """The judge's current item, marked served the first time (reloads keep that time)."""
     now = now or timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(_SERVE, [connection.ops.adapt_datetimefield_value(now), judge.pk])
-        row = cursor.fetchone()
-    return None if row is None else Served(item=CURRENT_ITEM.load(row), total=judge.item_count)
+    item = judge_sql.serve(judge_id=judge.pk, now=now)
+    return None if item is None else Served(item=item, total=judge.item_count)
 
 
 def _check_answer(protocol: str, rating, choice, confidence) -> None:
@@ -303,24 +269,24 @@ def item_answer(
     cap = server_ms + VISIBLE_SLACK_MS
     visible = _clamp(visible_ms, cap)
     counts = [_clamp(n, MAX_COUNT_PER_REQUEST) for n in (pastes, copies, tabaways)]
-    params = [
-        connection.ops.adapt_datetimefield_value(now),
-        rating,
-        choice,
-        confidence,
-        server_ms,
-        *(visible, cap, cap, visible),
-        *counts,
-        item.pk,
-    ]
     # Only the last answer writes the judge's row, moving them on to the closing
     # questions, in the same transaction; being here is noted by judge_touch.
     queue = judge.item_count or JudgeItem.objects.filter(judge=judge).count()
     last = item.position + 1 >= queue
     with transaction.atomic() if last else contextlib.nullcontext():
-        with connection.cursor() as cursor:
-            cursor.execute(_ANSWER, params)
-            stored = cursor.rowcount == 1
+        stored = judge_sql.answer_store(
+            item_id=item.pk,
+            now=now,
+            rating=rating,
+            choice=choice,
+            confidence=confidence,
+            server_ms=server_ms,
+            visible=visible,
+            cap=cap,
+            pastes=counts[0],
+            copies=counts[1],
+            tabaways=counts[2],
+        )
         if not stored:  # a simultaneous submit stored its answer first
             raise AnswerRefused("answered")
         if last:
