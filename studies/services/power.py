@@ -15,14 +15,14 @@ from django.utils import timezone
 from studies.models import PowerPlanRun, Study
 from studies.queueing import enqueue
 
+POWER_TASK = "studies.tasks.power_plan_run"
+
 
 def power_run_create(
     *, owner, params: dict[str, Any], study: Study | None = None, pilot: Study | None = None
 ) -> PowerPlanRun:
-    from studies.tasks import power_plan_run
-
     run = PowerPlanRun.objects.create(owner=owner, params=params, study=study, pilot=pilot)
-    enqueue(power_plan_run, run.id)
+    enqueue(POWER_TASK, run.id)
     return run
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("studies", "0005_blinding_secret_practice"),
+        ("studies", "0006_h_arch"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
