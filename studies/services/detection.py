@@ -24,11 +24,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from studies.models import Article, DetectionJob, DetectorScore, Study, Text
+from studies.queueing import enqueue
 from studies.randomness import derived_int, derived_rng
 from studies.services.studies import StudyError, audit
 
 log = logging.getLogger(__name__)
 CHUNK = 32  # texts per stored zero-shot chunk
+DETECTION_TASK = "studies.tasks.detection_run"
 
 
 def _is_stale(job: DetectionJob) -> bool:
@@ -45,8 +47,6 @@ def detection_start(
     ``detectors`` defaults to the spec's ``[detection].detectors``; naming others adds them.
     """
     from detectors import ALL_DETECTORS
-    from studies.queueing import enqueue
-    from studies.tasks import detection_run as detection_task
 
     study = Study.objects.select_for_update().get(pk=study.pk)
     names = list(detectors or study.spec.get("detection", {}).get("detectors") or [])
@@ -67,7 +67,7 @@ def detection_start(
     job.save(update_fields=["detectors", "state", "error", "heartbeat_at"])
     audit(study=study, action="detect", actor=actor, detectors=job.detectors)
     if send:
-        enqueue(detection_task, job.pk)
+        enqueue(DETECTION_TASK, job.pk)
     return job
 
 
@@ -261,9 +261,6 @@ def _supervised(job, study, texts, names, valid, n_articles: int) -> None:
 
 def detection_reconcile() -> list[int]:
     """Re-send detection jobs whose message may have been lost or whose worker died."""
-    from studies.queueing import enqueue
-    from studies.tasks import detection_run as detection_task
-
     resent = []
     with transaction.atomic():
         for job in DetectionJob.objects.select_for_update(skip_locked=True).filter(
@@ -273,7 +270,7 @@ def detection_reconcile() -> list[int]:
                 if job.state == DetectionJob.State.QUEUED:
                     job.heartbeat_at = timezone.now()
                     job.save(update_fields=["heartbeat_at"])
-                enqueue(detection_task, job.pk)
+                enqueue(DETECTION_TASK, job.pk)
                 resent.append(job.pk)
     return resent
 
