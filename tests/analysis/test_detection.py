@@ -90,3 +90,27 @@ def test_section_numbers_match_direct_computations():
     assert "Humans and machine detectors" in html and html.count("<img") == 2
     d = sec.to_dict()
     assert d["reference_detector"] == "good" and len(d["table"]) == 2
+
+
+def test_pipeline_adds_the_section_from_an_export_folder(tmp_path):
+    """detector_scores.csv beside responses.csv: analyze_path builds and reports the section."""
+    from analysis.pipeline import analyze_path
+    from analysis.simulate import SimCondition, simulate_responses
+
+    responses = simulate_responses(
+        [SimCondition("m", 1e8, 0.6)], judges_per_condition=8, n_articles=8, seed=5
+    )
+    responses.to_csv(tmp_path / "responses.csv", index=False)
+    rng = np.random.default_rng(0)
+    items = responses.drop_duplicates("item")[["item", "condition", "article", "is_machine"]]
+    scores = items.assign(
+        detector="loglik",
+        score=items["is_machine"].astype(float) + rng.normal(0, 1, len(items)),
+        current=1,
+    )
+    scores.to_csv(tmp_path / "detector_scores.csv", index=False)
+    results = analyze_path(tmp_path, tmp_path / "out", n_boot=100)
+    table = results.to_dict()["detection"]["table"]
+    expected = roc_auc_score(scores["is_machine"].astype(int), scores["score"])
+    assert table[0]["auc"] == pytest.approx(expected)
+    assert "Humans and machine detectors" in (tmp_path / "out" / "report.html").read_text()
