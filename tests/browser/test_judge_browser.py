@@ -75,7 +75,10 @@ def test_single_study_in_a_browser(page, live_server, make_live_study, screensho
         assert token not in seen
         seen.append(token)
         if n == 0:
-            assert page.get_by_label("very likely written by a human", exact=True).count() == 1
+            assert (
+                page.get_by_role("radio", name="very likely written by a human", exact=True).count()
+                == 1
+            )
             if "Attention" not in page.inner_text("h1"):
                 assert "<script>window.pwned = 1</script>" in page.inner_text(".body")
                 assert page.evaluate("typeof window.pwned") == "undefined", "markup stays inert"
@@ -86,11 +89,14 @@ def test_single_study_in_a_browser(page, live_server, make_live_study, screensho
             page.reload()  # the same item again, its visible time kept
             assert item_token(page) == token
         if n == 3:
-            # Keyboard only: into the scale, down one option, tab to the button, Enter.
-            page.focus("#rating-1")
-            page.keyboard.press("ArrowDown")
+            # Keyboard only: the key 2 picks the second answer (hinted beside it), Enter sends.
+            assert page.locator('label[for="rating-2"] kbd').inner_text() == "2"
+            page.keyboard.press("2")
+            assert (
+                page.is_checked("#rating-2")
+                and page.evaluate("document.activeElement.id") == "rating-2"
+            )
             screenshot(page, "single-04-item-keyboard", full_page=False)
-            page.keyboard.press("Tab")
             with page.expect_navigation():
                 page.keyboard.press("Enter")
             n += 1
@@ -101,7 +107,7 @@ def test_single_study_in_a_browser(page, live_server, make_live_study, screensho
                 "document.dispatchEvent(new Event('copy'));"
                 "window.dispatchEvent(new Event('focus'));"
             )
-        page.get_by_label("more likely written by a machine", exact=True).check()
+        page.get_by_role("radio", name="more likely written by a machine", exact=True).check()
         page.wait_for_timeout(120)
         submit(page, double=(n == 1))
         n += 1
@@ -134,9 +140,18 @@ def test_paired_study_in_a_browser(page, live_server, make_live_study, screensho
         recruitment={
             "platform": "prolific",
             "completion_code": "PAIR-OK",
+            "completion_url": "https://app.prolific.com/submissions/complete",
+            "redirect_seconds": 3,
             "demographics": ["age", "news_reading"],
         },
     )
+    returned = []
+
+    def prolific(route):
+        returned.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<p>Prolific</p>")
+
+    page.context.route("https://app.prolific.com/**", prolific)
     start(
         page,
         live_server,
@@ -172,13 +187,26 @@ def test_paired_study_in_a_browser(page, live_server, make_live_study, screensho
             page.wait_for_timeout(500)
             page.reload()
             assert item_token(page) == token
-        page.get_by_role("radio", name="Text B" if n % 2 else "Text A", exact=True).check()
-        page.get_by_role("radio", name="5 - certain", exact=True).check()
+        if n == 1:  # keys: B for the text, 5 for the confidence
+            page.keyboard.press("b")
+            page.keyboard.press("5")
+        else:
+            page.get_by_role("radio", name="Text B" if n % 2 else "Text A", exact=True).check()
+            page.get_by_role("radio", name="5 - certain", exact=True).check()
         page.wait_for_timeout(100)
         submit(page, double=(n == 2))
         n += 1
-    closing_and_debrief(page, screenshot, "paired")
-    assert "PAIR-OK" in page.inner_text("#completion-code")
+    for question in ("Had you seen any", "Did you look anything up"):
+        page.get_by_role("group", name=question).get_by_label("No", exact=True).check()
+    with page.expect_navigation(url="https://app.prolific.com/**", timeout=20_000):
+        submit(page, "form.closing button[type=submit]")
+        assert page.url.endswith("/debrief/")
+        assert "PAIR-OK" in page.inner_text("#completion-code"), "the code is shown as well"
+        assert page.is_visible("#return-stay")
+        screenshot(page, "paired-07-debrief-return")
+    assert returned == ["https://app.prolific.com/submissions/complete?cc=PAIR-OK"]
+    page.context.unroute("https://app.prolific.com/**")
+    page.requested[:] = [u for u in page.requested if "app.prolific.com" not in u]
     check_clean(page, live_server)
 
     judge = Judge.objects.get(study=study)
@@ -223,7 +251,7 @@ def test_mturk_task_opens_in_its_own_tab_and_submits_the_hit(
     submit(tab, "button[value=agree]")
     submit(tab, "form button[type=submit]")
     while tab.url.endswith("/item/"):
-        tab.get_by_label("I don't know", exact=True).check()
+        tab.get_by_role("radio", name="I don't know", exact=True).check()
         submit(tab)
     for question in ("Had you seen any", "Did you look anything up"):
         tab.get_by_role("group", name=question).get_by_label("No", exact=True).check()
