@@ -16,8 +16,10 @@ from django.urls import get_script_prefix, reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from studies.markup import judge_texts
 from studies.models import Judge, Study
 from studies.selectors import judging as judging_selectors
+from studies.selectors.judging import judge_completion
 from studies.services import judging
 from webapp.forms.judge import (
     CONFIDENCE_CHOICES,
@@ -209,6 +211,7 @@ def status_page(request: HttpRequest, judge: Judge) -> HttpResponse | None:
                     "came from a recruitment site, please return the task there. You "
                     "can close this window."
                 ),
+                "completion": judge_completion(judge=judge),
             },
         )
     return None
@@ -256,4 +259,5 @@ def scale_context(study: Study, form=None) -> dict:
         "estimated_minutes": recruitment.get("estimated_minutes") or None,
         "pay": recruitment.get("pay") or "",
         "has_practice": study.spec.get("practice", {}).get("enabled", False),
+        "texts": judge_texts(study.spec),
     }

@@ -3,12 +3,11 @@ debrief and completion. Thin views over ``studies.services.judging``."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from studies.markup import judge_texts
 from studies.models import Judge, Study
 from studies.selectors.judging import (
     current_item_view,
@@ -234,7 +233,11 @@ def signal(request: HttpRequest, slug: str) -> HttpResponse:
 @judge_page("closing")
 def closing(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
     demographics = study.spec.get("recruitment", {}).get("demographics", [])
-    form = ClosingForm(request.POST or None, demographics=demographics)
+    form = ClosingForm(
+        request.POST or None,
+        demographics=demographics,
+        questions=study.spec.get("closing_questions", []),
+    )
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -258,6 +261,7 @@ def debrief(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
             "study": study,
             "debrief": debrief_for_judge(judge=judge),
             "completion": judge_completion(judge=judge),
+            "texts": judge_texts(study.spec),
         },
     )
 
@@ -269,8 +273,5 @@ def finish(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
         return redirect_to(stage_url(judge))
     completion = judge_completion(judge=judge)
     if completion.redirect_url:
-        url = completion.redirect_url
-        if completion.code and "cc=" not in url:
-            url += ("&" if "?" in url else "?") + urlencode({"cc": completion.code})
-        return redirect_to(url)
+        return redirect_to(completion.redirect_url)
     return render_page(request, "finish.html", {"study": study, "completion": completion})
