@@ -7,22 +7,10 @@ from dataclasses import dataclass
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-# The paper's five options, in its words (Brown et al. 2020, Sec. 3.9.4), stored as 1..5.
-RATING_CHOICES = [
-    (1, _("very likely written by a human")),
-    (2, _("more likely written by a human")),
-    (3, _("I don't know")),
-    (4, _("more likely written by a machine")),
-    (5, _("very likely written by a machine")),
-]
-SIDE_CHOICES = [("left", _("Text A")), ("right", _("Text B"))]
-CONFIDENCE_CHOICES = [
-    (1, _("1 - just guessing")),
-    (2, _("2")),
-    (3, _("3")),
-    (4, _("4")),
-    (5, _("5 - certain")),
-]
+from studies.wording import CONFIDENCE_CHOICES, RATING_CHOICES, SIDE_CHOICES  # noqa: E402
+
+__all__ = ["CONFIDENCE_CHOICES", "RATING_CHOICES", "SIDE_CHOICES"]
+
 MAX_MS = 24 * 3600 * 1000
 
 
