@@ -201,7 +201,7 @@ def judge_enter_test(*, study_id: int, actor=None, now: dt.datetime | None = Non
     real judges (whose weights count real judges only); before launch, a throwaway list
     that launch deletes.
     """
-    from studies.services.studies import audit, test_list_create
+    from studies.services.studies import audit, throwaway_list_create
 
     now = now or timezone.now()
     with transaction.atomic():
@@ -209,7 +209,7 @@ def judge_enter_test(*, study_id: int, actor=None, now: dt.datetime | None = Non
         if study.status not in TEST_STATUSES:
             raise EntryRefused("closed", f"a {study.status} study cannot be tried")
         if study.status == Study.Status.READY:
-            study_list = test_list_create(study=study)
+            study_list = throwaway_list_create(study=study)
         else:
             lists = list(StudyList.objects.filter(study=study).order_by("index"))
             study_list = _SYSTEM_RANDOM.choice(lists)

@@ -240,7 +240,6 @@ def included_articles(study: Study) -> list[StudyArticle]:
     return list(study.study_articles.filter(dropped=False).select_related("article"))
 
 
-@transaction.atomic
 def _plan_entries(*, study: Study, slist: StudyList, plan, texts, by_key, by_name):
     """The unsaved entries of one planned list, and what the launch record says of them."""
     entries = []
@@ -289,6 +288,7 @@ def _plan_entries(*, study: Study, slist: StudyList, plan, texts, by_key, by_nam
     return entries, record_entries
 
 
+@transaction.atomic
 def study_launch(*, study: Study, actor=None) -> Study:
     """Freeze the design: build the lists, hash everything shown, and go live."""
     study = Study.objects.select_for_update().get(pk=study.pk)
@@ -397,7 +397,7 @@ def study_launch(*, study: Study, actor=None) -> Study:
     return study
 
 
-def test_list_create(*, study: Study) -> StudyList:
+def throwaway_list_create(*, study: Study) -> StudyList:
     """A throwaway list for the owner's test run before launch: one list of a design drawn
     with fresh randomness (not the study's secret, so it tells nothing of the real lists),
     deleted at launch."""
