@@ -46,10 +46,12 @@ def consent(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
     form = ConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if form.cleaned_data["decision"] == "decline":
-            judging.judge_withdraw(judge=judge)
+            judge = judging.judge_withdraw(judge=judge)
         else:
-            judging.judge_consent(judge=judge)
-        return redirect_to(step_url("judge-enter", study))
+            judge = judging.judge_consent(judge=judge)
+        # Straight to the next step (a declined judge's stage page says they are not
+        # taking part); the entry link would not admit a test judge before launch.
+        return redirect_to(stage_url(judge))
     context = {"study": study, "form": form, **scale_context(study)}
     return render_page(
         request, "consent.html", context, status=400 if request.method == "POST" else 200
