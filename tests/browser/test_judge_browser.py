@@ -368,7 +368,9 @@ def test_test_mode_before_launch_then_a_judge_who_declines(
         judge_page.click("button[value=decline]")
     assert "NO-THANKS" in judge_page.inner_text("#completion-code")
     assert not judge_page.is_visible(".test-banner")
+    assert judge_page.is_visible("#return-note")
     judge_page.click("#return-stay")  # the countdown stops; the link stays
+    assert not judge_page.is_visible("#return-stay") and not judge_page.is_visible("#return-note")
     assert judge_page.get_attribute("#return-now", "href").endswith("?cc=NO-THANKS")
     screenshot(judge_page, "declined-01-phone")
     assert_accessible(judge_page, "declined")
