@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("studies", "0005_blinding_secret_practice")]
+    dependencies = [("studies", "0006_h_arch")]
 
     operations = [
         migrations.AddField(
