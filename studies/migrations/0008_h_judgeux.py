@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("studies", "0006_h_arch")]
+    dependencies = [("studies", "0007_h_analysis")]
 
     operations = [
         migrations.AddField(
