@@ -354,12 +354,26 @@ def study_record(study: Study) -> dict[str, Any]:
     }
 
 
+# A spreadsheet runs a cell that begins with one of these as a formula (OWASP's "CSV
+# injection"): a judge's closing comment "=HYPERLINK(...)" must stay text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """The value as a CSV cell; text that a spreadsheet would run gets a leading quote.
+
+    Numbers are left alone (a negative number is data, not a formula)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_text(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
     buffer = io.StringIO()
     fields = columns or (list(rows[0]) if rows else [])
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    writer.writerow({f: csv_cell(f) for f in fields})
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     return buffer.getvalue()
 
 
