@@ -183,7 +183,14 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Newseval's own settings.
-NEWSEVAL_PSEUDONYM_SALT = env_str("NEWSEVAL_PSEUDONYM_SALT", SECRET_KEY)
+# Judges' pseudonyms are HMACs of their platform ids under this salt. It is its own secret
+# (not SECRET_KEY, which rotates and signs cookies): whoever holds it can match exported
+# pseudonyms to platform ids, and changing it breaks the link between a study's exports.
+NEWSEVAL_PSEUDONYM_SALT = env_str("NEWSEVAL_PSEUDONYM_SALT")
+if not NEWSEVAL_PSEUDONYM_SALT:
+    if not DEBUG:
+        raise ImproperlyConfigured("NEWSEVAL_PSEUDONYM_SALT must be set when DEBUG=False")
+    NEWSEVAL_PSEUDONYM_SALT = SECRET_KEY
 NEWSEVAL_ENTRY_RATE = env_str("NEWSEVAL_ENTRY_RATE", "20/m")
 NEWSEVAL_JOB_STALE_SECONDS = env_int("NEWSEVAL_JOB_STALE_SECONDS", 300)
 NEWSEVAL_GENERATION_THREADS = env_int("NEWSEVAL_GENERATION_THREADS", 0)

@@ -255,8 +255,8 @@ def judge_rows(study: Study) -> list[dict[str, Any]]:
                 "simulated": int(judge.simulated),
                 "platform": judge.platform,
                 "consent_version": judge.consent_version,
-                "started_at": judge.started_at.isoformat(),
-                "completed_at": judge.completed_at.isoformat() if judge.completed_at else "",
+                "started_at": _to_minute(judge.started_at),
+                "completed_at": _to_minute(judge.completed_at),
                 "answers": answers[judge.pk],
                 "attention_failures": failures[judge.pk],
                 "flags": ";".join(judge.flags),
@@ -266,6 +266,15 @@ def judge_rows(study: Study) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _to_minute(at: dt.datetime | None) -> str:
+    """A time in a shared export, to the minute: exact times could be matched against a
+    recruitment platform's own export to recover platform ids (payments.csv, which is
+    restricted, keeps them exact)."""
+    if at is None:
+        return ""
+    return at.astimezone(dt.UTC).replace(second=0, microsecond=0).isoformat()
 
 
 def _flat(value: Any) -> str:

@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from studies.models import Judge
 from tests.factories import TEST_MODELS
 from tests.webapp.test_judge_flow import answer_all, finish_closing, walk_to_items
 
@@ -99,3 +100,61 @@ def test_exclusion_form_keeps_a_dashboard_next(make_study, alice, client_a):
     target = f"/dashboard/{study.slug}/review/?page=2&show=all"
     response = client_a.post(reverse("dashboard:exclude", args=[study.slug]), {"next": target})
     assert response["Location"] == target
+
+
+# --- 5: exclude_judges_from only names the creator's studies -----------------------------
+
+
+def test_exclude_judges_from_refuses_another_researchers_study(make_study, alice, bob):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from studies.models import Study
+    from tests.factories import spec_text
+
+    _own(make_study(slug="alices-study"), alice)
+    client_b = Client()
+    client_b.force_login(bob)
+    for target in ("alices-study", "no-such-study"):
+        upload = SimpleUploadedFile(
+            "s.toml", spec_text(slug="probe", exclude_judges_from=[target]).encode()
+        )
+        response = client_b.post(reverse("dashboard:study-upload"), {"spec_file": upload})
+        assert response.status_code == 400
+        assert f"you have no study called &#x27;{target}&#x27;" in response.content.decode()
+        assert not Study.objects.filter(slug="probe").exists()
+    # Bob's own earlier study is fine.
+    _own(make_study(slug="bobs-pilot"), bob)
+    upload = SimpleUploadedFile(
+        "s.toml", spec_text(slug="probe", exclude_judges_from=["bobs-pilot"]).encode()
+    )
+    assert (
+        client_b.post(reverse("dashboard:study-upload"), {"spec_file": upload}).status_code == 302
+    )
+
+
+# --- 10: health, pseudonym salt, rounded times --------------------------------------------
+
+
+def test_health_tells_anonymous_callers_only_ok_or_failing(client, admin_client, db, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens: an error to hide
+    anonymous = client.get("/health")
+    assert anonymous.status_code == 200
+    body = anonymous.json()
+    assert body["status"] == "ok" and set(body) == {"ok", "status", "judging", "background_work"}
+    assert "127.0.0.1" not in anonymous.content.decode()
+    staff = admin_client.get("/health").json()
+    assert not staff["broker"]["ok"] and "error" in staff["broker"]
+
+
+def test_judges_csv_times_are_rounded_to_the_minute(make_live_study, alice, client_a):
+    study = _own(make_live_study(), alice)
+    _complete(Client(), study)
+    body = client_a.get(
+        reverse("dashboard:export-file", args=[study.slug, "judges.csv"])
+    ).content.decode()
+    (row,) = csv.DictReader(io.StringIO(body))
+    judge = Judge.objects.get()
+    for field in ("started_at", "completed_at"):
+        assert row[field].endswith(":00+00:00")
+        exact = getattr(judge, field)
+        assert row[field] == exact.replace(second=0, microsecond=0).isoformat()
