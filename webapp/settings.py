@@ -166,6 +166,14 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Uploaded files stream to temporary files on disk (never whole in memory) and stop at a
+# cap; corpus files are the large ones.
+FILE_UPLOAD_HANDLERS = [
+    "webapp.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+NEWSEVAL_UPLOAD_MAX_BYTES = env_int("NEWSEVAL_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Celery: with no broker configured, background work runs in a thread of this process.

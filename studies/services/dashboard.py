@@ -75,6 +75,14 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", base) or "upload"
 
 
+def _discard(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    try:
+        path.parent.rmdir()
+    except OSError:
+        pass
+
+
 def corpus_upload(*, name: str, filename: str, chunks, actor=None) -> ImportResult:
     """Keep an uploaded corpus file under ``VAR_DIR/uploads`` and import it.
 
@@ -91,12 +99,10 @@ def corpus_upload(*, name: str, filename: str, chunks, actor=None) -> ImportResu
     try:
         result = corpus_import(path=path, name=name)
     except CorpusImportError as exc:
-        shown = [p.replace(str(path), path.name) for p in exc.problems]
-        path.unlink(missing_ok=True)
-        try:
-            folder.rmdir()
-        except OSError:
-            pass
-        raise CorpusImportError(shown) from None
+        _discard(path)
+        raise CorpusImportError([p.replace(str(path), path.name) for p in exc.problems]) from None
+    except BaseException:
+        _discard(path)  # nothing is kept from a refused upload, whatever refused it
+        raise
     result.warnings = [w.replace(str(path), path.name) for w in result.warnings]
     return result

@@ -32,6 +32,8 @@ STAGES = ("consent", "instructions", "practice", "items", "closing", "done")
 # the first byte arrived); more than this is not believed.
 VISIBLE_SLACK_MS = 5_000
 MAX_COUNT_PER_REQUEST = 1_000
+# The largest value of a PositiveIntegerField on every database (about 24.8 days in ms).
+MAX_STORED_MS = 2_147_483_647
 
 
 class AnswerRefused(Exception):
@@ -308,8 +310,9 @@ def item_answer(
     if item.served_at is None:
         raise AnswerRefused("not_served")
     _check_answer(judge.study.protocol, rating, choice, confidence)
-    server_ms = max(0, int((now - item.served_at).total_seconds() * 1000))
-    cap = server_ms + VISIBLE_SLACK_MS
+    # Clamped to the column: an answer given weeks after serving is kept, as "very long".
+    server_ms = _clamp((now - item.served_at).total_seconds() * 1000, MAX_STORED_MS)
+    cap = min(server_ms + VISIBLE_SLACK_MS, MAX_STORED_MS)
     visible = _clamp(visible_ms, cap)
     counts = [_clamp(n, MAX_COUNT_PER_REQUEST) for n in (pastes, copies, tabaways)]
     params = [
@@ -376,7 +379,7 @@ def item_signal(
     if row is None:
         return False
     pk, served_at, so_far = row
-    cap = int((now - served_at).total_seconds() * 1000) + VISIBLE_SLACK_MS
+    cap = _clamp((now - served_at).total_seconds() * 1000 + VISIBLE_SLACK_MS, MAX_STORED_MS)
     add = max(0, min(_clamp(visible_ms, cap), cap - so_far))
     return bool(
         JudgeItem.objects.filter(pk=pk, answered_at__isnull=True).update(

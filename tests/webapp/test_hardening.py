@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from django.test import Client
@@ -158,3 +159,133 @@ def test_judges_csv_times_are_rounded_to_the_minute(make_live_study, alice, clie
         assert row[field].endswith(":00+00:00")
         exact = getattr(judge, field)
         assert row[field] == exact.replace(second=0, microsecond=0).isoformat()
+
+
+# --- 6: bad input: bounds, named atomic import errors, scalar ids, capped uploads ----------
+
+
+def _upload_spec(client, **overrides):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import spec_text
+
+    upload = SimpleUploadedFile("s.toml", spec_text(**overrides).encode())
+    return client.post(reverse("dashboard:study-upload"), {"spec_file": upload})
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (
+            {"conditions": [{"name": "a", "model": "model-small", "params": 10**20}]},
+            "params: must be at most",
+        ),
+        ({"expiry_minutes": 10**10}, "expiry_minutes: must be at most"),
+        ({"judges_per_list": 10**19}, "judges_per_list: must be at most"),
+        ({"min_length_ratio": float("nan")}, "must be a finite number"),
+        ({"attention_checks": {"count": 1, "positions": [10**30]}}, "positions"),
+    ],
+)
+def test_spec_numbers_out_of_range_are_named_not_500s(client_a, corpus, overrides, message):
+    from studies.models import Study
+
+    response = _upload_spec(client_a, slug="huge", **overrides)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Study.objects.filter(slug="huge").exists()
+
+
+def _uploads(settings) -> list:
+    root = settings.VAR_DIR / "uploads"
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def _upload_corpus(client, name: str, filename: str, content: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile(filename, content)
+    return client.post(reverse("dashboard:corpus-upload"), {"name": name, "file": upload})
+
+
+GOOD_LINE = json.dumps({"id": "a1", "title": "T", "body": "First one. Then the rest."})
+
+
+@pytest.mark.parametrize(
+    "filename, content, message",
+    [
+        (
+            "big.csv",
+            ("id,title,body\nx,T," + "w" * 140_000 + "\n").encode(),
+            "unreadable CSV: field larger than field limit",
+        ),
+        ("deep.jsonl", ("[" * 200_000 + "]" * 200_000).encode(), "nested too deeply"),
+        (
+            "obj.jsonl",
+            json.dumps({"id": {"a": 1}, "title": "T", "body": "One. Two."}).encode(),
+            "field &#x27;id&#x27; must be text or a whole number",
+        ),
+        (
+            "long.jsonl",
+            json.dumps({"id": "k" * 300, "title": "T", "body": "One. Two."}).encode(),
+            "longer than 200 characters",
+        ),
+        (
+            "nan.jsonl",
+            b'{"id": "n", "title": "T", "body": "One. Two.", "score": NaN}',
+            "NaN is not a JSON value",
+        ),
+    ],
+)
+def test_corpus_upload_refusals_are_named_and_leave_nothing(
+    client_a, settings, tmp_path, filename, content, message
+):
+    from studies.models import Article, Corpus
+
+    settings.VAR_DIR = tmp_path
+    response = _upload_corpus(client_a, "mine", filename, GOOD_LINE.encode() + b"\n" + content)
+    if filename.endswith(".csv"):
+        response = _upload_corpus(client_a, "mine", filename, content)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Corpus.objects.filter(name="mine").exists() and not Article.objects.exists()
+    assert _uploads(settings) == []
+
+
+def test_corpus_upload_over_the_cap_is_refused_and_not_kept(client_a, settings, tmp_path):
+    from studies.models import Corpus
+
+    settings.VAR_DIR = tmp_path
+    settings.NEWSEVAL_UPLOAD_MAX_BYTES = 4096
+    lines = [
+        json.dumps({"id": f"a{i}", "title": "T", "body": f"First {i}. Then more."})
+        for i in range(200)
+    ]
+    response = _upload_corpus(client_a, "mine", "many.jsonl", "\n".join(lines).encode())
+    assert response.status_code == 400
+    assert "larger than the upload limit of 4 kB" in response.content.decode()
+    assert not Corpus.objects.filter(name="mine").exists() and _uploads(settings) == []
+    small = _upload_corpus(client_a, "mine", "few.jsonl", "\n".join(lines[:5]).encode())
+    assert small.status_code == 302
+    assert Corpus.objects.get(name="mine").articles.count() == 5
+
+
+def test_answer_weeks_after_serving_is_stored_clamped(make_live_study):
+    import datetime as dt
+
+    from studies.models import JudgeItem
+    from studies.services.judging import MAX_STORED_MS
+    from tests.webapp.test_judge_flow import answer_payload, item_token
+
+    study = make_live_study(expiry_minutes=60 * 24 * 7)
+    client = Client()
+    page = walk_to_items(client, study.slug)
+    token = item_token(page)
+    served = JudgeItem.objects.get(token=token)
+    JudgeItem.objects.filter(pk=served.pk).update(
+        served_at=served.served_at - dt.timedelta(days=25)
+    )
+    Judge.objects.update(last_seen_at=served.served_at)
+    response = client.post(f"/take/{study.slug}/item/", answer_payload("single", token, 0))
+    assert response.status_code == 303
+    stored = JudgeItem.objects.get(pk=served.pk)
+    assert stored.server_ms == MAX_STORED_MS and stored.visible_ms <= MAX_STORED_MS

@@ -33,6 +33,7 @@ from webapp.forms.dashboard import (
     problem_fields,
     spec_from_forms,
 )
+from webapp.uploads import upload_refusal
 from webapp.views.dashboard._shared import attachment, study_page
 
 
@@ -116,7 +117,10 @@ def study_upload(request: HttpRequest) -> HttpResponse:
     problems: list[str] = []
     if request.method == "POST":
         form = SpecUploadForm(request.POST, request.FILES)
-        if form.is_valid():
+        refused = upload_refusal(request)
+        if refused:
+            problems = [refused]
+        elif form.is_valid():
             study, problems = _create(request, form.cleaned_data["text"])
             if study is not None:
                 return redirect("dashboard:study", slug=study.slug)
@@ -136,7 +140,10 @@ def corpus_upload(request: HttpRequest) -> HttpResponse:
     problems: list[str] = []
     if request.method == "POST":
         form = CorpusUploadForm(request.POST, request.FILES)
-        if form.is_valid():
+        refused = upload_refusal(request)
+        if refused:
+            problems = [refused]
+        elif form.is_valid():
             upload = form.cleaned_data["file"]
             try:
                 result = corpus_upload_service(
