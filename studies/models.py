@@ -279,6 +279,9 @@ class Judge(models.Model):
         StudyList, null=True, blank=True, on_delete=models.PROTECT, related_name="judges"
     )
     token = models.CharField(max_length=64, unique=True)
+    # What the judge's browser holds (in a signed cookie): an opaque key that only lets
+    # that browser go on, never the token, which seeds nothing the browser may learn.
+    session_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
     pseudonym = models.CharField(max_length=64, db_index=True)
     platform = models.CharField(max_length=10)  # prolific, mturk, link
     # Restricted: platform ids are exported only to the payments file.

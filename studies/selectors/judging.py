@@ -173,10 +173,10 @@ _CURRENT_ITEM = f"""
     LIMIT 1
 """
 _JUDGE = RowShape(Judge)
-_JUDGE_BY_TOKENS = f"""
+_JUDGE_BY_KEYS = f"""
     SELECT {_JUDGE.columns("j")}, s.status, s.design_hash
     FROM {Judge._meta.db_table} j JOIN {Study._meta.db_table} s ON s.id = j.study_id
-    WHERE s.slug = %s AND j.token IN ({{marks}})
+    WHERE s.slug = %s AND j.session_key IN ({{marks}})
 """
 # A browser can hold judges of many studies; only this many are looked up.
 MAX_SESSION_JUDGES = 50
@@ -195,20 +195,18 @@ def judge_current_item(*, judge: Judge, lock: bool = False) -> JudgeItem | None:
     return None if row is None else CURRENT_ITEM.load(row)
 
 
-def judge_for_session(*, slug: str, tokens: list[str]) -> Judge | None:
-    """The judge of study ``slug`` among a session's judge tokens, with its study loaded.
+def judge_for_session(*, slug: str, keys: list[str]) -> Judge | None:
+    """The judge of study ``slug`` among a browser's judge session keys, with its study.
 
     The study comes from a per-process copy of its launched record and the status read
     with the judge. After launch only ``status``, ``closed_at`` and ``peek_allowed``
     change: the copy carries a fresh status, and no judge page reads the other two.
     """
-    tokens = [t for t in tokens if isinstance(t, str)][-MAX_SESSION_JUDGES:]
-    if not tokens:
+    keys = [k for k in keys if isinstance(k, str)][-MAX_SESSION_JUDGES:]
+    if not keys:
         return None
     with connection.cursor() as cursor:
-        cursor.execute(
-            _JUDGE_BY_TOKENS.format(marks=", ".join(["%s"] * len(tokens))), [slug, *tokens]
-        )
+        cursor.execute(_JUDGE_BY_KEYS.format(marks=", ".join(["%s"] * len(keys))), [slug, *keys])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from studies.models import EntryAttempt, Judge, JudgeItem, PracticeAnswer, Study
 from studies.selectors.judging import CURRENT_ITEM, judge_current_item, practice_item
+from studies.services.assignment import expiry_window
 
 STAGES = ("consent", "instructions", "practice", "items", "closing", "done")
 # Visible time may run a little ahead of the server's clock (the page was open before
@@ -64,8 +65,8 @@ def parse_rate(rate: str) -> tuple[int, dt.timedelta] | None:
     return int(count), dt.timedelta(seconds=int(mult or 1) * _UNIT[unit])
 
 
-def entry_key(*, study_id: int, external_id: str | None, address: str) -> str:
-    raw = f"{study_id}|{external_id or ''}|{address}"
+def entry_key(*, study_id: int, address: str) -> str:
+    raw = f"{study_id}|{address}"
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -108,7 +109,7 @@ def judge_touch(*, judge: Judge, now: dt.datetime | None = None) -> Judge:
     now = now or timezone.now()
     if judge.status not in (Judge.Status.ACTIVE, Judge.Status.EXPIRED):
         return judge
-    cutoff = now - dt.timedelta(minutes=judge.study.spec["expiry_minutes"])
+    cutoff = now - expiry_window(judge=judge, study=judge.study)
     if judge.status == Judge.Status.ACTIVE and judge.last_seen_at >= cutoff:
         # One write a minute is enough to keep the slot.
         if now - judge.last_seen_at > dt.timedelta(seconds=60):

@@ -289,3 +289,157 @@ def test_answer_weeks_after_serving_is_stored_clamped(make_live_study):
     assert response.status_code == 303
     stored = JudgeItem.objects.get(pk=served.pk)
     assert stored.server_ms == MAX_STORED_MS and stored.visible_ms <= MAX_STORED_MS
+
+
+# --- 1: session takeover by platform id ----------------------------------------------------
+
+PROLIFIC = {"platform": "prolific", "completion_code": "C0DE"}
+
+
+def test_a_second_browser_cannot_take_over_a_prolific_session(make_live_study):
+    from studies.models import AuditEvent
+    from tests.webapp.test_judge_flow import answer_payload, item_token
+
+    study = make_live_study(recruitment=PROLIFIC)
+    victim = Client()
+    page = walk_to_items(victim, study.slug, PROLIFIC_PID="VICTIM", STUDY_ID="s", SESSION_ID="v1")
+    token = item_token(page)
+    victim.post(f"/take/{study.slug}/item/", answer_payload("single", token, 0))
+    judge = Judge.objects.get()
+    cookie = victim.cookies["newseval_judge"].value
+    assert judge.token not in cookie and judge.session_key in cookie
+
+    attacker = Client()
+    response = attacker.get(
+        f"/take/{study.slug}/", {"PROLIFIC_PID": "VICTIM", "STUDY_ID": "s", "SESSION_ID": "evil"}
+    )
+    assert response.status_code == 409
+    assert "already open in another browser" in response.content.decode()
+    assert "newseval_judge" not in response.cookies
+    item = attacker.get(f"/take/{study.slug}/item/")
+    assert item.status_code == 302 and item["Location"] == f"/take/{study.slug}/"
+    judge.refresh_from_db()
+    assert judge.platform_meta["SESSION_ID"] == "v1" and Judge.objects.count() == 1
+    assert AuditEvent.objects.filter(study=study, action="entry_elsewhere").count() == 1
+    # The participant's own browser goes on where it was.
+    again = victim.get(f"/take/{study.slug}/", {"PROLIFIC_PID": "VICTIM", "SESSION_ID": "v2"})
+    assert again["Location"] == f"/take/{study.slug}/item/"
+
+
+def test_mturk_submit_details_are_never_overwritten_by_another_browser(make_live_study):
+    study = make_live_study(recruitment={"platform": "mturk"})
+    params = {
+        "assignmentId": "A1",
+        "workerId": "W1",
+        "hitId": "H1",
+        "turkSubmitTo": "https://workersandbox.mturk.com",
+    }
+    worker = Client()
+    assert worker.get(f"/take/{study.slug}/", params).status_code == 200
+    attacker = Client()
+    forged = {**params, "assignmentId": "EVIL", "turkSubmitTo": "https://www.mturk.com"}
+    response = attacker.get(f"/take/{study.slug}/", forged)
+    assert response.status_code == 409
+    assert "launch" not in response.content.decode()  # no signed link into the session
+    meta = Judge.objects.get().platform_meta
+    assert meta["assignmentId"] == "A1" and meta["turkSubmitTo"] == params["turkSubmitTo"]
+
+
+# --- 2: entry limit by address; places held briefly until consent --------------------------
+
+
+def test_made_up_ids_from_one_address_cannot_fill_the_study(make_live_study, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    settings.NEWSEVAL_ENTRY_RATE = "20/m"
+    study = make_live_study(recruitment=PROLIFIC, judges_per_list=2)
+    assert sum(study.lists.values_list("quota", flat=True)) < 20
+    codes = [
+        Client().get(f"/take/{study.slug}/", {"PROLIFIC_PID": f"FAKE{n}"}).status_code
+        for n in range(30)
+    ]
+    assert codes.count(429) == 10 and codes[:20] == [302] * 20
+    real = Client(REMOTE_ADDR="203.0.113.7")
+    first = real.get(f"/take/{study.slug}/", {"PROLIFIC_PID": "REAL"}, follow=True)
+    assert "This study is full" in first.content.decode()  # the fakes hold the places...
+    # ...for a few minutes only: none of them consented.
+    held = timezone.now() - dt.timedelta(minutes=settings.NEWSEVAL_UNCONSENTED_MINUTES + 1)
+    Judge.objects.exclude(external_id="REAL").update(last_seen_at=held)
+    late = Client(REMOTE_ADDR="203.0.113.8")
+    page = late.get(f"/take/{study.slug}/", {"PROLIFIC_PID": "REAL2"}, follow=True)
+    assert page.redirect_chain[-1][0] == f"/take/{study.slug}/consent/"
+
+
+def test_consented_judges_keep_their_place(make_live_study, settings):
+    import datetime as dt
+
+    from django.db.models import Sum
+    from django.utils import timezone
+
+    study = make_live_study(recruitment=PROLIFIC, judges_per_list=1)
+    places = study.lists.aggregate(n=Sum("quota"))["n"]
+    for n in range(places):
+        walk_to_items(Client(REMOTE_ADDR=f"198.51.100.{n}"), study.slug, PROLIFIC_PID=f"P{n}")
+    reading = timezone.now() - dt.timedelta(minutes=settings.NEWSEVAL_UNCONSENTED_MINUTES + 1)
+    Judge.objects.update(last_seen_at=reading)  # slow readers, still inside expiry_minutes
+    late = Client(REMOTE_ADDR="198.51.100.9")
+    page = late.get(f"/take/{study.slug}/", {"PROLIFIC_PID": "LATE"}, follow=True)
+    assert "This study is full" in page.content.decode()
+
+
+def test_entry_limit_reads_the_proxy_hop_only_behind_a_proxy(make_live_study, settings):
+    settings.NEWSEVAL_ENTRY_RATE = "1/m"
+    study = make_live_study()
+    url = f"/take/{study.slug}/"
+
+    def enter(forwarded: str) -> int:
+        return Client(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded).post(url).status_code
+
+    settings.BEHIND_TLS_PROXY = True
+    assert enter("192.0.2.1") == 302
+    assert enter("192.0.2.2") == 302  # another participant behind the same proxy
+    assert enter("6.6.6.6, 192.0.2.1") == 429  # a forged first hop changes nothing
+    settings.BEHIND_TLS_PROXY = False
+    assert enter("192.0.2.3") == 302  # REMOTE_ADDR 10.0.0.1: its first entry
+    assert enter("192.0.2.4") == 429  # the header is ignored without a proxy
+
+
+# --- 8: researcher sessions ---------------------------------------------------------------
+
+
+def test_logout_ends_a_copied_session_and_sessions_idle_out(alice, settings):
+    browser = Client()
+    response = browser.post("/accounts/login/", {"username": "alice", "password": "pw-alice-123"})
+    assert response.status_code == 302
+    cookie = browser.cookies["sessionid"]
+    assert int(cookie["max-age"]) == settings.SESSION_COOKIE_AGE <= 8 * 3600
+    assert settings.SESSION_SAVE_EVERY_REQUEST  # the age counts from the last request
+    copy = Client()
+    copy.cookies["sessionid"] = cookie.value
+    assert copy.get("/dashboard/").status_code == 200
+    browser.post("/accounts/logout/")
+    assert copy.get("/dashboard/").status_code == 302
+
+
+def test_login_is_throttled_and_locked_out_with_a_log_line(settings, django_user_model, caplog):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast
+    django_user_model.objects.create_user("alice", password="pw-alice-123")
+    browser = Client()
+    for n in range(settings_failure_limit()):
+        browser.post("/accounts/login/", {"username": "alice", "password": f"wrong-{n}"})
+    locked = browser.post("/accounts/login/", {"username": "alice", "password": "pw-alice-123"})
+    assert locked.status_code == 429
+    assert "_auth_user_id" not in browser.session
+    assert any("AXES: Locking out" in r.getMessage() for r in caplog.records)
+    # Another address is not locked out with the attacker.
+    other = Client(REMOTE_ADDR="192.0.2.55")
+    ok = other.post("/accounts/login/", {"username": "alice", "password": "pw-alice-123"})
+    assert ok.status_code == 302
+
+
+def settings_failure_limit() -> int:
+    from django.conf import settings
+
+    return settings.AXES_FAILURE_LIMIT

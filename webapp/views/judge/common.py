@@ -1,6 +1,7 @@
 """Shared pieces of the judge's views: the session, stage routing and page headers.
 
-The judge is known by a token kept in the (database-backed) session, never by a URL;
+The judge is known by an opaque session key kept in a signed cookie (webapp/sessions.py),
+never by a URL;
 every page checks the judge's stage and sends them to where they belong, so reloads,
 back buttons and reopened links all land on the current step.
 """
@@ -25,9 +26,8 @@ from webapp.forms.judge import (
     SIDE_CHOICES,
     answer_options,
 )
+from webapp.sessions import judge_cookie
 
-SESSION_KEY = "newseval_judges"
-NOTICE_KEY = "newseval_notice"
 MTURK_FRAMES = "https://worker.mturk.com https://workersandbox.mturk.com https://www.mturk.com"
 STAGE_VIEWS = {
     "consent": "judge-consent",
@@ -87,16 +87,14 @@ def stage_url(judge: Judge) -> str:
 
 
 def remember_judge(request: HttpRequest, study: Study, judge: Judge) -> None:
-    judges = dict(request.session.get(SESSION_KEY, {}))
-    judges[str(study.pk)] = judge.token
-    request.session[SESSION_KEY] = judges
+    judge_cookie(request).remember(study.pk, judge.session_key)
 
 
 def session_judge(request: HttpRequest, study: Study) -> Judge | None:
-    token = request.session.get(SESSION_KEY, {}).get(str(study.pk))
-    if not token:
+    key = judge_cookie(request).key_for(study.pk)
+    if not key:
         return None
-    judge = Judge.objects.filter(study=study, token=token).first()
+    judge = Judge.objects.filter(study=study, session_key=key).first()
     if judge is not None:
         judge.study = study  # already loaded, without its large frozen record
     return judge
@@ -105,7 +103,7 @@ def session_judge(request: HttpRequest, study: Study) -> Judge | None:
 def study_and_judge(request: HttpRequest, slug: str) -> tuple[Study | None, Judge | None]:
     """The study and this session's judge in one query (the common case on every page)."""
     judge = judging_selectors.judge_for_session(
-        slug=slug, tokens=list(request.session.get(SESSION_KEY, {}).values())
+        slug=slug, keys=list(judge_cookie(request).keys.values())
     )
     if judge is not None:
         return judge.study, judge
@@ -114,7 +112,7 @@ def study_and_judge(request: HttpRequest, slug: str) -> tuple[Study | None, Judg
 
 
 def set_notice(request: HttpRequest, code: str) -> None:
-    request.session[NOTICE_KEY] = code
+    judge_cookie(request).set_notice(code)
 
 
 def pop_notice(request: HttpRequest) -> str:
@@ -123,7 +121,7 @@ def pop_notice(request: HttpRequest) -> str:
             "Your answer to that article was already recorded; answers cannot be "
             "changed. Here is the next one."
         ),
-    }.get(request.session.pop(NOTICE_KEY, ""), "")
+    }.get(judge_cookie(request).pop_notice(), "")
 
 
 def not_found(study: Study | None) -> bool:
