@@ -443,3 +443,57 @@ def settings_failure_limit() -> int:
     from django.conf import settings
 
     return settings.AXES_FAILURE_LIMIT
+
+
+# --- 4: closing and pausing never strand admitted judges ----------------------------------
+
+
+def test_admitted_judges_finish_after_a_close_and_get_their_code(make_live_study):
+    from studies.services.studies import study_transition
+    from tests.webapp.test_judge_flow import answer_payload, item_token
+
+    study = make_live_study(recruitment={"platform": "link", "completion_code": "DONE42"})
+    done_items, midway = Client(), Client()
+    response = walk_to_items(done_items, study.slug)
+    response, _ = answer_all(done_items, study.slug, "single", response)
+    assert response.redirect_chain[-1][0] == f"/take/{study.slug}/closing/"
+    page = walk_to_items(midway, study.slug)
+    study_transition(study=study, action="close")
+
+    finished = finish_closing(done_items, study.slug)
+    assert finished.redirect_chain[-1][0] == f"/take/{study.slug}/debrief/"
+    assert finished.status_code == 200 and "DONE42" in finished.content.decode()
+    # A judge halfway through answers the rest and completes too.
+    token = item_token(midway.get(f"/take/{study.slug}/item/"))
+    assert token == item_token(page)
+    response = midway.post(
+        f"/take/{study.slug}/item/", answer_payload("single", token, 1), follow=True
+    )
+    response, _ = answer_all(midway, study.slug, "single", response)
+    assert "DONE42" in finish_closing(midway, study.slug).content.decode()
+    assert Judge.objects.filter(status=Judge.Status.COMPLETED).count() == 2
+    # Nobody new is admitted.
+    late = Client().post(f"/take/{study.slug}/", follow=True)
+    assert late.status_code == 410 and Judge.objects.count() == 2
+
+
+def test_an_answer_sent_during_a_pause_is_kept_and_the_page_says_so(make_live_study):
+    from studies.models import JudgeItem
+    from studies.services.studies import study_transition
+    from tests.webapp.test_judge_flow import answer_payload, item_token
+
+    study = make_live_study()
+    judge_client = Client()
+    token = item_token(walk_to_items(judge_client, study.slug))
+    study_transition(study=study, action="pause")
+    response = judge_client.post(
+        f"/take/{study.slug}/item/", answer_payload("single", token, 0), follow=True
+    )
+    assert response.status_code == 503
+    body = response.content.decode()
+    assert "paused" in body and "has been saved" in body
+    assert JudgeItem.objects.get(token=token).answered_at is not None
+    # While paused, nothing new is served.
+    assert judge_client.get(f"/take/{study.slug}/item/").status_code == 503
+    study_transition(study=study, action="resume")
+    assert item_token(judge_client.get(f"/take/{study.slug}/item/")) != token

@@ -154,6 +154,23 @@ def study_not_found(request: HttpRequest) -> HttpResponse:
     )
 
 
+def may_go_on(request: HttpRequest, study: Study, judge: Judge) -> bool:
+    """Whether an admitted judge's request is served although the study is not live.
+
+    A close stops new admissions only: judges already taking part finish, and get the
+    debrief and completion code their consent promised. A pause stores what a judge sends
+    (an answer in flight when the researcher paused is kept) and shows the paused page for
+    everything else.
+    """
+    if study.status == Study.Status.LIVE:
+        return True
+    if judge.status != Judge.Status.ACTIVE:
+        return False
+    if study.status == Study.Status.CLOSED:
+        return True
+    return study.status == Study.Status.PAUSED and request.method == "POST"
+
+
 def not_live_page(request: HttpRequest, study: Study) -> HttpResponse:
     if study.status == Study.Status.PAUSED:
         return render_page(
@@ -163,8 +180,9 @@ def not_live_page(request: HttpRequest, study: Study) -> HttpResponse:
                 "study": study,
                 "heading": _("This study is paused"),
                 "message": _(
-                    "The study is paused for a short while. Anything you have answered "
-                    "is saved. Please come back to this page later."
+                    "The researcher has paused the study for a short while. Every answer "
+                    "you sent before this page appeared has been saved. Please come back "
+                    "to this page later to go on."
                 ),
             },
             status=503,
@@ -224,7 +242,7 @@ def judge_page(stage: str | None) -> Callable:
             if judge is None:
                 return redirect_to(step_url("judge-enter", study))
             if judge.status != Judge.Status.COMPLETED:
-                if study.status != Study.Status.LIVE:
+                if not may_go_on(request, study, judge):
                     return not_live_page(request, study)
                 judge = judging.judge_touch(judge=judge)
                 blocked = status_page(request, judge)

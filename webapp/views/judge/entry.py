@@ -21,6 +21,7 @@ from webapp.clientip import client_address
 from webapp.sessions import judge_cookie
 from webapp.views.judge.common import (
     MTURK_FRAMES,
+    may_go_on,
     not_live_page,
     redirect_to,
     remember_judge,
@@ -145,7 +146,7 @@ def enter(request: HttpRequest, slug: str) -> HttpResponse:
             existing = judging.judge_meta_refresh(judge=existing, meta=meta)
         if existing.status == Judge.Status.COMPLETED:
             return redirect_to(stage_url(existing))
-        if study.status != Study.Status.LIVE:
+        if study.status != Study.Status.LIVE and not may_go_on(request, study, existing):
             return not_live_page(request, study)
         return redirect_to(stage_url(judging.judge_touch(judge=existing)))
     if study.status != Study.Status.LIVE:
