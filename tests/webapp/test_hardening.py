@@ -497,3 +497,43 @@ def test_an_answer_sent_during_a_pause_is_kept_and_the_page_says_so(make_live_st
     assert judge_client.get(f"/take/{study.slug}/item/").status_code == 503
     study_transition(study=study, action="resume")
     assert item_token(judge_client.get(f"/take/{study.slug}/item/")) != token
+
+
+# --- 11: the admin leaves launched studies alone; status goes through the services --------
+
+
+def test_admin_cannot_edit_a_launched_study_and_closes_through_the_service(
+    make_live_study, admin_client, admin_user
+):
+    from studies.models import AuditEvent, Study
+
+    study = make_live_study()
+    url = reverse("admin:studies_study_change", args=[study.pk])
+    form = admin_client.get(url)
+    assert form.status_code == 200
+    admin_client.post(
+        url, {"slug": "renamed", "title": "Changed", "status": "closed", "protocol": "paired"}
+    )
+    fresh = Study.objects.get(pk=study.pk)
+    assert (fresh.slug, fresh.title, fresh.status, fresh.protocol) == (
+        study.slug,
+        study.title,
+        "live",
+        "single",
+    )
+    assert (
+        admin_client.post(
+            reverse("admin:studies_study_delete", args=[study.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    admin_client.post(
+        reverse("admin:studies_study_changelist"),
+        {"action": "close_studies", "_selected_action": [study.pk]},
+    )
+    assert Study.objects.get(pk=study.pk).status == "closed"
+    assert AuditEvent.objects.filter(study=study, action="close", actor=admin_user).exists()
+    event = AuditEvent.objects.filter(study=study).first()
+    change = reverse("admin:studies_auditevent_change", args=[event.pk])
+    admin_client.post(change, {"action": "forged"})
+    assert AuditEvent.objects.get(pk=event.pk).action == event.action
