@@ -14,7 +14,7 @@ from studies.services.studies import StudyError, study_transition
 
 @admin.register(models.Corpus)
 class CorpusAdmin(admin.ModelAdmin):
-    list_display = ("name", "created_at")
+    list_display = ("name", "owner", "created_at")
 
 
 def _transition_action(action: str, label: str):

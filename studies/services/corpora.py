@@ -318,14 +318,15 @@ def _content_hash(fields: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def corpus_import(*, path: Path | str, name: str) -> ImportResult:
-    """Import ``path`` into the corpus ``name``: all or nothing, idempotent on re-import."""
+def corpus_import(*, path: Path | str, name: str, owner=None) -> ImportResult:
+    """Import ``path`` into ``owner``'s corpus ``name`` (the operator's when ``owner`` is
+    None): all or nothing, idempotent on re-import. Nobody imports into another's corpus."""
     path = Path(path)
     if not name or not name.strip():
         raise CorpusImportError(["corpus name is empty"])
     parsed, warnings = parse_corpus_file(path)
     with transaction.atomic():
-        corpus, _ = Corpus.objects.get_or_create(name=name.strip())
+        corpus, _ = Corpus.objects.get_or_create(name=name.strip(), owner=owner)
         existing = dict(
             Article.objects.filter(corpus=corpus, key__in=[p.key for p in parsed]).values_list(
                 "key", "content_hash"

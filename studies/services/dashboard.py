@@ -28,6 +28,8 @@ def study_share(*, study: Study, username: str, actor=None) -> Any:
     if user.pk == study.owner_id:
         raise StudyError(f"{user.get_username()} owns this study already")
     study.shared_with.add(user)
+    if study.corpus.owner_id is not None and study.corpus.owner_id != user.pk:
+        study.corpus.shared_with.add(user)  # to copy the study, they need its articles
     audit(study=study, action="share", actor=actor, user=user.get_username())
     return user
 
@@ -97,7 +99,7 @@ def corpus_upload(*, name: str, filename: str, chunks, actor=None) -> ImportResu
         for chunk in chunks:
             fh.write(chunk)
     try:
-        result = corpus_import(path=path, name=name)
+        result = corpus_import(path=path, name=name, owner=actor)
     except CorpusImportError as exc:
         _discard(path)
         raise CorpusImportError([p.replace(str(path), path.name) for p in exc.problems]) from None

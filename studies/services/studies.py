@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from studies import design as design_lib
-from studies.access import studies_for_user
+from studies.access import corpus_for_spec, studies_for_user
 from studies.models import (
     Article,
     AuditEvent,
@@ -134,7 +134,7 @@ def study_create(
     spec, warnings = parse_spec_text(spec_text, models=models)
     if Study.objects.filter(slug=spec["slug"]).exists():
         raise SpecError([f"slug: a study called {spec['slug']!r} exists already"])
-    corpus = Corpus.objects.filter(name=spec["corpus"]).first()
+    corpus = corpus_for_spec(spec["corpus"], owner)
     if corpus is None:
         raise SpecError(
             [

@@ -537,3 +537,51 @@ def test_admin_cannot_edit_a_launched_study_and_closes_through_the_service(
     change = reverse("admin:studies_auditevent_change", args=[event.pk])
     admin_client.post(change, {"action": "forged"})
     assert AuditEvent.objects.get(pk=event.pk).action == event.action
+
+
+# --- 3: corpora belong to researchers ------------------------------------------------------
+
+
+def _articles(n: int, prefix: str) -> bytes:
+    lines = [
+        json.dumps(
+            {
+                "id": f"{prefix}{i}",
+                "title": f"Title {prefix} {i}",
+                "body": f"Lead sentence {i}. " + " ".join(["Words of the body here."] * 40),
+            }
+        )
+        for i in range(n)
+    ]
+    return "\n".join(lines).encode()
+
+
+def test_researchers_cannot_change_each_others_corpora(alice, bob, client_a, settings, tmp_path):
+    from studies.models import Corpus, Study
+
+    settings.VAR_DIR = tmp_path
+    client_b = Client()
+    client_b.force_login(bob)
+    assert _upload_corpus(client_a, "mine", "a.jsonl", _articles(10, "a")).status_code == 302
+    # Bob uploads under the same name: his own corpus, Alice's is untouched.
+    assert _upload_corpus(client_b, "mine", "b.jsonl", _articles(12, "b")).status_code == 302
+    alices = Corpus.objects.get(name="mine", owner=alice)
+    bobs = Corpus.objects.get(name="mine", owner=bob)
+    assert alices.articles.count() == 10 and bobs.articles.count() == 12
+    assert not alices.articles.filter(key__startswith="b").exists()
+    # A spec naming "mine" means its creator's corpus.
+    assert _upload_spec(client_a, slug="alices", corpus="mine").status_code == 302
+    assert _upload_spec(client_b, slug="bobs", corpus="mine").status_code == 302
+    assert Study.objects.get(slug="alices").corpus == alices
+    assert Study.objects.get(slug="bobs").corpus == bobs
+    # A third researcher sees neither, in the form or in a spec.
+    carol = Client()
+    from django.contrib.auth import get_user_model
+
+    carol.force_login(get_user_model().objects.create_user("carol", password="pw-carol-123"))
+    assert 'value="mine"' not in carol.get(reverse("dashboard:study-new")).content.decode()
+    refused = _upload_spec(carol, slug="carols", corpus="mine")
+    assert refused.status_code == 400 and "is not imported" in refused.content.decode()
+    # Sharing a study shares its corpus, so the shared researcher can copy the study.
+    client_a.post(reverse("dashboard:sharing", args=["alices"]), {"username": "carol"})
+    assert alices.shared_with.filter(username="carol").exists()

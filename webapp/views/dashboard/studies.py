@@ -53,7 +53,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "dashboard/index.html",
         {
             "rows": study_summaries(studies_for_user(request.user)),
-            "corpora": corpora_summaries(),
+            "corpora": corpora_summaries(request.user),
         },
     )
 
@@ -79,7 +79,7 @@ def study_new(request: HttpRequest) -> HttpResponse:
     spec: dict = {}
     models = _registry_models()
     if request.method == "POST":
-        form = StudyForm(request.POST)
+        form = StudyForm(request.POST, user=request.user)
         conditions = ConditionFormSet(
             request.POST, prefix="cond", form_kwargs={"models": sorted(models or {})}
         )
@@ -94,7 +94,7 @@ def study_new(request: HttpRequest) -> HttpResponse:
             if study is not None:
                 return redirect("dashboard:study", slug=study.slug)
     else:
-        form = StudyForm()
+        form = StudyForm(user=request.user)
         conditions = ConditionFormSet(
             prefix="cond", initial=INITIAL_CONDITIONS, form_kwargs={"models": sorted(models or {})}
         )
