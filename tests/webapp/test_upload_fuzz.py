@@ -44,7 +44,9 @@ def _kept_files(settings) -> int:
 
 
 # TOML values a hostile or careless spec might hold, as TOML source.
+HOSTILE_NUMBERS = ["10000000000", "100000000000000000000", "-1", "0", "nan", "inf", "1e20"]
 TOML_VALUES = st.one_of(
+    st.sampled_from(HOSTILE_NUMBERS),
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
     st.floats(allow_nan=False, allow_infinity=False).map(repr).filter(lambda r: "e" not in r),
     st.sampled_from(["nan", "inf", "-inf", "1e20", "1e308", "-0.0", "true", "false"]),
@@ -59,14 +61,21 @@ BASE_LINES = spec_text(
         {"name": "control", "model": "model-bad", "temperature": 1.2, "control": True},
     ],
     attention_checks={"count": 1, "positions": [3]},
+    expiry_minutes=90,
+    items_per_judge=8,
+    min_length_ratio=0.85,
     recruitment={"platform": "link", "estimated_minutes": 5},
 ).splitlines()
 VALUE_LINES = [i for i, line in enumerate(BASE_LINES) if " = " in line]
+NUMBER_LINES = [i for i in VALUE_LINES if BASE_LINES[i].split(" = ", 1)[1][:1].isdigit()]
 
 
 @FUZZ
 @given(
-    changes=st.lists(st.tuples(st.sampled_from(VALUE_LINES), TOML_VALUES), max_size=4),
+    changes=st.lists(
+        st.tuples(st.sampled_from(NUMBER_LINES) | st.sampled_from(VALUE_LINES), TOML_VALUES),
+        max_size=4,
+    ),
     as_file=st.booleans(),
 )
 def test_fuzzed_spec_uploads_never_fail_or_store_refused_specs(
