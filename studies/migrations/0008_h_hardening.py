@@ -39,7 +39,7 @@ def give_corpora_owners(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("studies", "0005_blinding_secret_practice"),
+        ("studies", "0007_h_analysis"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
