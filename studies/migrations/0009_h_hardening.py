@@ -39,7 +39,7 @@ def give_corpora_owners(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("studies", "0007_h_analysis"),
+        ("studies", "0008_h_judgeux"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
