@@ -31,15 +31,9 @@ CORPUS = Path(
 )
 
 
-def load_corpus(limit: int) -> list[dict]:
-    rows = []
+def load_corpus() -> list[dict]:
     with CORPUS.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                rows.append(json.loads(line))
-            if len(rows) >= limit:
-                break
-    return rows
+        return [json.loads(line) for line in handle if line.strip()]
 
 
 def main() -> int:
@@ -47,6 +41,11 @@ def main() -> int:
     parser.add_argument("--url", help="an OpenAI-compatible server (default: start vLLM here)")
     parser.add_argument("--model", default="smollm2-135m", help="the server's model name")
     parser.add_argument("--articles", type=int, default=16)
+    parser.add_argument(
+        "--offset", type=int, default=100, help="first corpus row (as bench/generation.py)"
+    )
+    parser.add_argument("--context-articles", type=int, default=1)
+    parser.add_argument("--temperature", type=float, default=1.0, help="0: greedy")
     parser.add_argument("--candidates", type=int, default=1)
     parser.add_argument("--max-new-tokens", type=int, default=96)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
@@ -76,7 +75,7 @@ def main() -> int:
     }
     units = len(targets) * args.candidates
     batch = plan_batches(targets.values(), candidates=args.candidates, batch_size=units, seed=1)[0]
-    decoding = DecodingSettings(max_new_tokens=args.max_new_tokens)
+    decoding = DecodingSettings(temperature=args.temperature, max_new_tokens=args.max_new_tokens)
 
     server = None
     url = args.url
@@ -133,6 +132,11 @@ def main() -> int:
             tokens = sum(int(c.provenance.get("new_tokens") or 0) for c in cands)
             rate = len(cands) / seconds
             rates.append(rate)
+            fingerprint = cands[0].provenance.get("system_fingerprint")
+            print(
+                f"TABLE|engine {fingerprint}|{args.model}|concurrency {concurrency}|"
+                f"{tokens / seconds:.1f} tokens/s|{rate:.3f} texts/s"
+            )
             print(
                 f"concurrency {concurrency:>3}: {len(cands)} texts in {seconds:6.1f} s = "
                 f"{rate:.3f} texts/s, {tokens / seconds:6.1f} tokens/s, "
