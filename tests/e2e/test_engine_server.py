@@ -29,7 +29,7 @@ def engine(tmp_path_factory):
 
     setup_engine(quiet=True)
     server = VLLMServer(scratch=tmp_path_factory.mktemp("vllm"))
-    server.start()
+    server.start(timeout=600)
     yield server
     server.stop()
 
@@ -37,7 +37,7 @@ def engine(tmp_path_factory):
 @pytest.fixture
 def redis_server(tmp_path):
     server = RedisServer(tmp_path)
-    server.start()
+    server.start(timeout=600)
     yield server
     server.stop()
 
@@ -91,7 +91,7 @@ def test_study_through_a_real_server_killed_and_restarted_mid_job(
         job = GenerationJob.objects.get(study=study)
         wait_for(
             lambda: GenerationJob.objects.get(pk=job.pk).done_batches >= 1,
-            timeout=60,
+            timeout=300,
             what="the first batch from the server",
         )
         engine.kill()
@@ -101,15 +101,15 @@ def test_study_through_a_real_server_killed_and_restarted_mid_job(
         # The worker retries with backoff (about 15 s), then marks the job failed.
         wait_for(
             lambda: GenerationJob.objects.get(pk=job.pk).state == "failed",
-            timeout=60,
+            timeout=120,
             what="the job to fail while the server is down",
         )
         assert "no answer after" in GenerationJob.objects.get(pk=job.pk).error
-        engine.start()
+        engine.start(timeout=600)
         generation_start(study=study)  # resumes the failed job: only the missing batches
         wait_for(
             lambda: GenerationJob.objects.get(pk=job.pk).state == "done",
-            timeout=90,
+            timeout=300,
             what="the resumed job",
         )
     finally:
