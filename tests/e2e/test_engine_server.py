@@ -37,7 +37,7 @@ def engine(tmp_path_factory):
 @pytest.fixture
 def redis_server(tmp_path):
     server = RedisServer(tmp_path)
-    server.start(timeout=600)
+    server.start()
     yield server
     server.stop()
 
