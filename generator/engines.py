@@ -43,9 +43,7 @@ def smollm2_folder() -> Path:
 
 
 def compile_cache() -> Path:
-    """vLLM's and torch inductor's caches: kept, so that the C++ kernels vLLM compiles on the
-    first request (sampling ops; a minute or more on 2 cores) are compiled once, by the
-    warm-up run of ``bin/setup-engine``, not on every server start."""
+    """vLLM's and torch inductor's caches (kept between runs, out of the home folder)."""
     return engine_dir() / "compile-cache"
 
 
@@ -141,6 +139,10 @@ class VLLMServer:
             **os.environ,
             "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
             "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
+            # vLLM compiles two small sampling helpers with torch.compile on the first request
+            # that uses them (log-probabilities, random sampling): C++ built by g++, over a
+            # minute on 2 loaded cores, and only partly saved by the cache. Run them eagerly.
+            "TORCHDYNAMO_DISABLE": "1",
             "VLLM_CPU_KVCACHE_SPACE": str(self.kv_cache_gib),
             "VLLM_CACHE_ROOT": str(cache / "vllm"),
             "TORCHINDUCTOR_CACHE_DIR": str(cache / "inductor"),
@@ -252,64 +254,13 @@ def engine_version() -> str:
     return out.stdout.strip()
 
 
-def _post(url: str, body: dict, timeout: float) -> dict:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as answer:
-        return json.load(answer)
-
-
-def warm_up(scratch: Path) -> list[float]:
-    """Start the server, send the kinds of request Newseval sends (completions and chat, ``n``
-    1 and 2, log-probabilities, several at once), stop it, start it again: fills
-    :func:`compile_cache`. Returns the two startup times."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    server = VLLMServer(scratch=scratch)
-    try:
-        server.start(timeout=900)
-        common = {"model": SERVED_NAME, "max_tokens": 16, "temperature": 0.8, "seed": 1}
-        bodies = [
-            ("completions", {**common, "prompt": "Title: Rain\nArticle:", "n": 2, "logprobs": 1}),
-            ("completions", {**common, "prompt": "Title: Sun\nArticle:", "top_p": 0.9}),
-            ("completions", {**common, "prompt": "Title: Snow\nArticle:", "top_k": 40}),
-            (
-                "chat/completions",
-                {
-                    **common,
-                    "messages": [{"role": "user", "content": "Write a headline."}],
-                    "logprobs": True,
-                    "top_logprobs": 1,
-                },
-            ),
-        ]
-        for _ in range(2):  # one at a time, then all at once
-            _post(f"{server.url}/{bodies[0][0]}", bodies[0][1], 900)
-            with ThreadPoolExecutor(len(bodies)) as pool:
-                list(pool.map(lambda b: _post(f"{server.url}/{b[0]}", b[1], 900), bodies))
-        server.stop()
-        server.start(timeout=900)
-        _post(f"{server.url}/completions", bodies[0][1], 900)
-    finally:
-        server.stop()
-    return server.ready_seconds
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve SmolLM2 with vLLM's CPU build.")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="set up if needed, then serve until interrupted")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--scratch", type=Path, default=engine_dir() / "scratch")
-    warm = sub.add_parser("warm", help="fill the compile cache (bin/setup-engine does this)")
-    warm.add_argument("--scratch", type=Path, default=engine_dir() / "scratch")
     args = parser.parse_args(argv)
-    if args.command == "warm":
-        seconds = warm_up(args.scratch)
-        startups = ", ".join(f"{s:.0f} s" for s in seconds)
-        print(f"setup-engine: warm-up done; server ready in {startups}")
-        return
     setup_engine()
     server = VLLMServer(scratch=args.scratch, port=args.port)
     seconds = server.start()
