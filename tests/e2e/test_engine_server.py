@@ -83,7 +83,9 @@ def test_study_through_a_real_server_killed_and_restarted_mid_job(
         redis_server.url,
         tmp_path / "worker.log",
         NEWSEVAL_MODEL_REGISTRY=str(engine_registry),
-        NEWSEVAL_JOB_STALE_SECONDS="2",
+        # Never stale here: the job resumes because it is started again after failing, and
+        # a reconciler re-sending a job queued before the worker booted would add an attempt.
+        NEWSEVAL_JOB_STALE_SECONDS="3600",
     )
     worker.start()
     try:
