@@ -57,22 +57,24 @@ def main() -> int:
         DecodingSettings,
         Target,
         body_without_subtitle,
+        choose_context,
         plan_batches,
         run_batch,
     )
     from generator.backends.openai import OpenAIBackend
     from generator.registry import parse_registry
 
-    rows = load_corpus(args.articles + 1)
-    context = [
-        ContextArticle(rows[0]["id"], rows[0]["title"], rows[0]["subtitle"], rows[0]["body"])
-    ]
+    # The prompts of bench/generation.py: corpus rows from --offset, context chosen with seed 1.
+    corpus = load_corpus()
+    rows = corpus[args.offset : args.offset + args.articles]
     targets = {
         r["id"]: Target(
             r["id"], r["title"], r["subtitle"], body_without_subtitle(r["body"], r["subtitle"])
         )
-        for r in rows[1:]
+        for r in rows
     }
+    pool = [ContextArticle(r["id"], r["title"], r["subtitle"], r["body"]) for r in corpus]
+    context = choose_context(pool, set(targets), args.context_articles, seed=1)
     units = len(targets) * args.candidates
     batch = plan_batches(targets.values(), candidates=args.candidates, batch_size=units, seed=1)[0]
     decoding = DecodingSettings(temperature=args.temperature, max_new_tokens=args.max_new_tokens)
