@@ -70,7 +70,7 @@ def test_study_through_a_real_server_killed_and_restarted_mid_job(
                 {
                     "name": "served",
                     "model": "engine",
-                    "context_articles": 1,
+                    "context_articles": 0,  # short prompts: prefill is most of a request here
                     "candidates": CANDIDATES,
                     "temperature": 0.8,
                     "max_new_tokens": MAX_NEW_TOKENS,
@@ -93,7 +93,7 @@ def test_study_through_a_real_server_killed_and_restarted_mid_job(
         job = GenerationJob.objects.get(study=study)
         wait_for(
             lambda: GenerationJob.objects.get(pk=job.pk).done_batches >= 1,
-            timeout=300,
+            timeout=600,
             what="the first batch from the server",
         )
         engine.kill()
@@ -111,7 +111,7 @@ def test_study_through_a_real_server_killed_and_restarted_mid_job(
         generation_start(study=study)  # resumes the failed job: only the missing batches
         wait_for(
             lambda: GenerationJob.objects.get(pk=job.pk).state == "done",
-            timeout=300,
+            timeout=600,
             what="the resumed job",
         )
     finally:
