@@ -2,8 +2,10 @@
 generated through the ``openai`` backend by a Celery worker, the server killed in the middle of
 the job and restarted, the job resumed without duplicates.
 
-One server for the module, a tiny study (3 articles x 2 candidates, 40 new tokens): about
-100 s on an idle 2-core machine, most of it two server starts (``--enforce-eager``).
+One server for the module, a tiny study (3 articles x 2 candidates, no context article, 40 new
+tokens). Measured on the 2-core machine under a load average of 12-15 (other jobs): 464 s, of
+which the two server starts took 122 s and 75 s and each first request after a start about
+1.5 minutes; vLLM's own figure for a start on an idle machine of this kind is 26-28 s.
 ``bin/setup-engine`` is called first; it returns at once when ~/.cache holds the engine.
 """
 
