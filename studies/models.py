@@ -295,6 +295,8 @@ class Judge(models.Model):
     platform_meta = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     simulated = models.BooleanField(default=False)
+    # The owner trying the study: never analysed, exported or counted toward quotas.
+    test = models.BooleanField(default=False)
     consent_version = models.CharField(max_length=40, blank=True)
     stage = models.CharField(max_length=20, choices=choices(Stage), default=Stage.CONSENT.value)
     item_count = models.PositiveIntegerField(default=0, help_text="Length of the queue.")
@@ -398,3 +400,33 @@ class ApiToken(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+
+class PowerPlanRun(models.Model):
+    """One power-planner simulation, run by a worker (issue 15). Its row is the truth."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="power_runs"
+    )
+    study = models.ForeignKey(
+        Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    pilot = models.ForeignKey(
+        Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    params = models.JSONField(default=dict, help_text="The planner form's values.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

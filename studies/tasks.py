@@ -5,6 +5,7 @@ from celery.signals import worker_ready
 
 from studies.services.generation import generation_run as run_generation
 from studies.services.generation import jobs_reconcile
+from studies.services.power import power_run_execute
 
 
 @shared_task(name="studies.tasks.generation_run", acks_late=True)
@@ -20,3 +21,8 @@ def reconcile_jobs() -> list[int]:
 @worker_ready.connect
 def _reconcile_on_start(**kwargs) -> None:
     jobs_reconcile()
+
+
+@shared_task(name="studies.tasks.power_plan_run", acks_late=True)
+def power_plan_run(run_id: int) -> None:
+    power_run_execute(run_id=run_id)

@@ -43,6 +43,54 @@ class IntListField(ListField):
         return out
 
 
+class ClosingQuestionsField(forms.CharField):
+    """``name | kind | question | options | required``, one question per line."""
+
+    def to_python(self, value: Any) -> list[dict[str, Any]]:  # type: ignore[override]
+        questions = []
+        for n, line in enumerate(str(value or "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = [p.strip() for p in line.split("|")]
+            if len(parts) < 3:
+                raise forms.ValidationError(
+                    f"line {n}: write name | kind | question (| options)(| required)"
+                )
+            required = parts[-1].lower() == "required" and len(parts) > 3
+            if required:
+                parts = parts[:-1]
+            name, kind, prompt = parts[:3]
+            extra = [o.strip() for o in parts[3].split(";")] if len(parts) > 3 else []
+            q: dict[str, Any] = {"name": name, "kind": kind, "prompt": prompt}
+            if kind == "choice":
+                q["options"] = [o for o in extra if o]
+            elif kind == "scale" and extra:
+                q["low_label"] = extra[0]
+                q["high_label"] = extra[-1] if len(extra) > 1 else ""
+            if required:
+                q["required"] = True
+            questions.append(q)
+        return questions
+
+    def prepare_value(self, value: Any) -> str:
+        if not isinstance(value, list):
+            return value or ""
+        lines = []
+        for q in value:
+            extra = ""
+            if q.get("kind") == "choice":
+                extra = "; ".join(q.get("options", []))
+            elif q.get("kind") == "scale" and (q.get("low_label") or q.get("high_label")):
+                extra = f"{q.get('low_label', '')}; {q.get('high_label', '')}"
+            parts = [q.get("name", ""), q.get("kind", ""), q.get("prompt", "")]
+            if extra or q.get("required"):
+                parts.append(extra)
+            if q.get("required"):
+                parts.append("required")
+            lines.append(" | ".join(parts))
+        return "\n".join(lines)
+
+
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(v, v) for v in values]
 
@@ -82,9 +130,21 @@ SPEC_FIELDS: dict[str, tuple[str | None, str]] = {
     "recruitment_platform": ("recruitment", "platform"),
     "recruitment_completion_code": ("recruitment", "completion_code"),
     "recruitment_completion_url": ("recruitment", "completion_url"),
+    "recruitment_declined_code": ("recruitment", "declined_code"),
+    "recruitment_declined_url": ("recruitment", "declined_url"),
+    "recruitment_attention_failed_code": ("recruitment", "attention_failed_code"),
+    "recruitment_attention_failed_url": ("recruitment", "attention_failed_url"),
+    "recruitment_redirect_seconds": ("recruitment", "redirect_seconds"),
     "recruitment_pay": ("recruitment", "pay"),
     "recruitment_estimated_minutes": ("recruitment", "estimated_minutes"),
     "recruitment_demographics": ("recruitment", "demographics"),
+    "language": (None, "language"),
+    "texts_consent": ("texts", "consent"),
+    "texts_instructions": ("texts", "instructions"),
+    "texts_debrief": ("texts", "debrief"),
+    "texts_researcher_contact": ("texts", "researcher_contact"),
+    "texts_ethics_approval": ("texts", "ethics_approval"),
+    "closing_questions": (None, "closing_questions"),
     "analysis_alpha": ("analysis", "alpha"),
     "analysis_equivalence_margin": ("analysis", "equivalence_margin"),
     "analysis_exclude_failed_attention": ("analysis", "exclude_failed_attention"),
@@ -170,6 +230,18 @@ class StudyForm(forms.Form):
     )
     recruitment_completion_code = forms.CharField(required=False, label="Completion code")
     recruitment_completion_url = forms.CharField(required=False, label="Completion URL")
+    recruitment_declined_code = forms.CharField(required=False, label="Declined-consent code")
+    recruitment_declined_url = forms.CharField(required=False, label="Declined-consent URL")
+    recruitment_attention_failed_code = forms.CharField(
+        required=False, label="Failed-attention code"
+    )
+    recruitment_attention_failed_url = forms.CharField(required=False, label="Failed-attention URL")
+    recruitment_redirect_seconds = forms.IntegerField(
+        required=False,
+        initial=R["redirect_seconds"],
+        label="Seconds before the redirect",
+        help_text="Judges see the code and a countdown they can stop.",
+    )
     recruitment_pay = forms.CharField(required=False, label="Pay (for the record)")
     recruitment_estimated_minutes = forms.IntegerField(
         required=False, initial=R["estimated_minutes"], label="Estimated minutes"
@@ -179,6 +251,47 @@ class StudyForm(forms.Form):
         choices=_choices(spec_lib.DEMOGRAPHICS),
         widget=forms.CheckboxSelectMultiple,
         label="Demographic questions",
+    )
+
+    language = forms.ChoiceField(
+        choices=[
+            ("en", "English"),
+            ("zh-hans", "Chinese (Simplified)"),
+            ("es", "Spanish"),
+            ("de", "German"),
+        ],
+        initial=D["language"],
+        required=False,
+        label="Judges' language",
+    )
+    texts_consent = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        label="Consent text",
+        help_text="Simple Markdown. Empty: the built-in text, in the judges' language.",
+    )
+    texts_instructions = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Instructions",
+        help_text="Shown above the answer scale. Empty: the built-in text.",
+    )
+    texts_debrief = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Debrief",
+        help_text="Shown above the list of which texts were machine-made. Empty: built-in.",
+    )
+    texts_researcher_contact = forms.CharField(
+        required=False, label="Researcher contact", help_text="E.g. a name and an email address."
+    )
+    texts_ethics_approval = forms.CharField(required=False, label="Ethics approval id")
+    closing_questions = ClosingQuestionsField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Closing questions",
+        help_text="One per line: name | text, choice or scale | question | options "
+        "separated by ; (choice) or low; high labels (scale). End with | required to require.",
     )
 
     analysis_alpha = forms.FloatField(required=False, initial=N["alpha"], label="Alpha")
@@ -365,18 +478,47 @@ class CopyForm(forms.Form):
 
 
 class PowerForm(forms.Form):
-    """Assumed effects (logit-scale SDs, as the mixed model estimates them) or a pilot."""
+    """The planner's question: which condition, which test, and the assumed effects.
 
+    The design (conditions, articles, margin) comes from one of the researcher's studies, or
+    from the numbers below when none is chosen. Accuracy and both SDs (logit scale, as the
+    mixed model estimates them) come from these fields or from a closed pilot study.
+    """
+
+    study = forms.ChoiceField(
+        required=False,
+        label="Design of study",
+        help_text="Empty: a control and one condition, with the articles below.",
+    )
+    condition = forms.CharField(
+        max_length=80,
+        initial="model",
+        label="Condition to plan for",
+        help_text="A model condition of that study (not the control).",
+    )
+    test = forms.ChoiceField(
+        choices=[
+            ("t", "Student t (the paper's)"),
+            ("welch", "Welch t"),
+            ("mixed", "mixed model z (slow)"),
+        ],
+        initial="t",
+        label="Difference test",
+        help_text="Against the control, Holm-adjusted; equivalence to chance is TOST.",
+    )
     pilot = forms.ChoiceField(
         required=False,
         label="Estimate from a closed study (pilot)",
-        help_text="Empty: use the assumed values below.",
+        help_text="Empty: use the stated values below.",
     )
     accuracy = forms.FloatField(
         initial=0.55,
         min_value=0.01,
         max_value=0.99,
-        help_text="Typical judge on a typical article.",
+        help_text="The condition's: typical judge on a typical article.",
+    )
+    control_accuracy = forms.FloatField(
+        initial=0.86, min_value=0.01, max_value=0.99, label="Control accuracy"
     )
     sd_judge = forms.FloatField(
         initial=0.5, min_value=0, max_value=5, label="SD of judges", help_text="Logit scale."
@@ -384,24 +526,42 @@ class PowerForm(forms.Form):
     sd_article = forms.FloatField(
         initial=0.5, min_value=0, max_value=5, label="SD of articles", help_text="Logit scale."
     )
-    judges = IntListField(initial="20, 40, 80, 160", label="Judges to try")
-    articles = IntListField(initial="10, 25, 50", label="Articles to try")
+    articles = forms.IntegerField(initial=25, min_value=2, max_value=2000)
+    margin = forms.FloatField(
+        initial=0.05, min_value=0.005, max_value=0.25, label="Equivalence margin"
+    )
+    judges_per_list = IntListField(initial="5, 10, 20, 40, 80", label="Judges per list to try")
     target = forms.FloatField(initial=0.8, min_value=0.5, max_value=0.99, label="Target power")
     alpha = forms.FloatField(initial=0.05, min_value=0.001, max_value=0.2)
     n_sims = forms.IntegerField(
-        initial=200, min_value=50, max_value=1000, label="Simulations per cell"
+        initial=200, min_value=20, max_value=2000, label="Simulations per size"
     )
 
-    def __init__(self, *args, pilots: list[str] | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        pilots: list[str] | None = None,
+        designs: dict[str, list[str]] | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        self.designs = designs or {}
         self.fields["pilot"].choices = [("", "none")] + [(s, s) for s in pilots or []]
+        self.fields["study"].choices = [("", "none")] + [(s, s) for s in self.designs]
 
     def clean(self):
         data = super().clean()
-        for key in ("judges", "articles"):
-            values = data.get(key) or []
-            if not values or len(values) > 8 or any(v < 2 or v > 2000 for v in values):
-                self.add_error(key, "give 1 to 8 whole numbers between 2 and 2000")
+        values = data.get("judges_per_list") or []
+        if not values or len(values) > 8 or any(v < 1 or v > 1000 for v in values):
+            self.add_error("judges_per_list", "give 1 to 8 whole numbers between 1 and 1000")
+        study, condition = data.get("study"), data.get("condition")
+        if study and condition and condition not in self.designs.get(study, []):
+            names = ", ".join(self.designs.get(study, [])) or "none"
+            self.add_error("condition", f"choose one of the study's model conditions: {names}")
+        if not study and condition == "control":
+            self.add_error("condition", "plan for a model condition, not the control")
+        if data.get("test") == "mixed" and (data.get("n_sims") or 0) > 200:
+            self.add_error("n_sims", "the mixed-model test allows at most 200 simulations")
         return data
 
 
