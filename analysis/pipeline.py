@@ -27,6 +27,7 @@ from analysis.results import Results
 from analysis.roc import roc_analysis
 from analysis.sdt import sdt_analysis
 from analysis.table import holm, paper_table, per_judge_accuracy
+from analysis.tells import tell_audit_section
 from analysis.timing import timing_analysis
 
 _PACKAGES = ("numpy", "scipy", "pandas", "statsmodels", "matplotlib", "krippendorff")
@@ -347,6 +348,7 @@ def _analyze_population(
         }
 
     study = ctx["study"] or {}
+    sections["tell_audit"] = tell_audit_section(study)
     sections["study_record"] = {
         "design_hash": study.get("design_hash") or study.get("hash"),
         "study": study.get("slug")

@@ -367,6 +367,8 @@ def _body(res: Results, figures: dict[str, bytes | None], level: int = 1) -> str
                 anchor="paired",
             )
         )
+    if s.get("tell_audit") is not None:
+        out.append(s["tell_audit"].html())
     sr = {k: v for k, v in rec.items() if k not in ("audit_log", "spec")}
     audit = rec.get("audit_log") or []
     audit_html = (

@@ -19,6 +19,7 @@ Every row of ANALYSIS.md is one top-level key of ``to_dict()``:
 14  agreement                   ``agreement``
 15  power planning              ``power``
 16  study record                ``study_record``
+17  pre-launch tell audit       ``tell_audit``
 ==  ==========================  ====================
 """
 
@@ -50,6 +51,7 @@ SECTIONS: tuple[str, ...] = (
     "agreement",
     "power",
     "study_record",
+    "tell_audit",
 )
 
 

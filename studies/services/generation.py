@@ -355,6 +355,11 @@ def _finish(job: GenerationJob, inputs: _Inputs) -> None:
             study.status = Study.Status.READY
             study.save(update_fields=["status"])
             audit(study=study, action="generation_done", dropped=[k for k, _ in failed])
+    if study.status == Study.Status.READY:
+        # The researcher sees the tell audit on review; computing it now saves the wait.
+        from studies.services.tell_audit import tell_audit_current
+
+        tell_audit_current(study=study)
 
 
 def jobs_reconcile() -> list[int]:

@@ -16,6 +16,7 @@ from studies.selectors.dashboard import generation_progress, preview_samples, re
 from studies.selectors.judging import ItemView, item_view, shown_content
 from studies.services.generation import generation_start
 from studies.services.studies import ATTENTION_PAIRED, ATTENTION_SINGLE, StudyError
+from studies.services.tell_audit import tell_audit_current
 from studies.services.texts import article_drop
 from webapp.forms.dashboard import ExcludeForm
 from webapp.forms.judge import answer_form, answer_options
@@ -75,6 +76,7 @@ def review(request: HttpRequest, slug: str) -> HttpResponse:
             "can_exclude": not study.is_frozen
             and study.status in (Study.Status.READY, Study.Status.GENERATING, Study.Status.DRAFT),
             "exclude_form": ExcludeForm(),
+            "tell_audit": tell_audit_current(study=study),
         },
     )
 
