@@ -272,7 +272,6 @@ def included_articles(study: Study) -> list[StudyArticle]:
     return list(study.study_articles.filter(dropped=False).select_related("article"))
 
 
-@transaction.atomic
 def study_launch(*, study: Study, actor=None, acknowledge_tells: bool = False) -> Study:
     """Freeze the design: build the lists, hash everything shown, and go live.
 
@@ -280,6 +279,16 @@ def study_launch(*, study: Study, actor=None, acknowledge_tells: bool = False) -
     features tell human from machine texts in some condition, launch goes ahead only with
     ``acknowledge_tells``, and the acknowledgement is recorded in the audit log.
     """
+    from studies.services.tell_audit import tell_audit_current
+
+    if study.status == Study.Status.READY:
+        # Audited (and stored) outside the launch transaction, so a refused launch keeps it.
+        tell_audit_current(study=study)
+    return _study_launch(study=study, actor=actor, acknowledge_tells=acknowledge_tells)
+
+
+@transaction.atomic
+def _study_launch(*, study: Study, actor, acknowledge_tells: bool) -> Study:
     from studies.services.tell_audit import tell_audit_current
 
     study = Study.objects.select_for_update().get(pk=study.pk)
