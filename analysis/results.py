@@ -19,7 +19,6 @@ Every row of ANALYSIS.md is one top-level key of ``to_dict()``:
 14  agreement                   ``agreement``
 15  power planning              ``power``
 16  study record                ``study_record``
-17  pre-launch tell audit       ``tell_audit``
 ==  ==========================  ====================
 """
 
@@ -51,7 +50,6 @@ SECTIONS: tuple[str, ...] = (
     "agreement",
     "power",
     "study_record",
-    "tell_audit",
 )
 
 
@@ -113,6 +111,8 @@ class Results:
             out[name] = jsonable(self.sections.get(name))
         if "paired" in self.sections:
             out["paired"] = jsonable(self.sections["paired"])
+        # The pre-launch tell audit from the study record (analysis.tells), when it has one.
+        out["tell_audit"] = jsonable(self.sections.get("tell_audit"))
         out["simulated_judges"] = self.simulated.to_dict() if self.simulated else None
         return out
 
