@@ -20,6 +20,7 @@ class TellAuditSection:
 
     rows: list[dict[str, Any]]
     gated: bool
+    audited: bool = True
     findings: list[str] = field(default_factory=list)
     acknowledged: bool = False
     method: dict[str, Any] = field(default_factory=dict)
@@ -28,6 +29,7 @@ class TellAuditSection:
         return {
             "rows": self.rows,
             "gated": self.gated,
+            "audited": self.audited,
             "findings": self.findings,
             "acknowledged": self.acknowledged,
             "method": self.method,
@@ -47,7 +49,9 @@ class TellAuditSection:
                     r["condition"],
                     r["group"] + (" (gated)" if r["gated"] else ""),
                     r["auc"],
-                    f"{cell(r['low'])} to {cell(r['high'])}" if r["auc"] is not None else r["note"],
+                    f"{cell(r['low'])} to {cell(r['high'])}"
+                    if r["low"] is not None
+                    else (r["note"] or "not computed"),
                     ", ".join(r["carriers"]),
                 )
             )
@@ -62,6 +66,11 @@ class TellAuditSection:
                 + ":</strong> "
                 + " ".join(html.escape(f) for f in self.findings)
                 + "</p>"
+            )
+        elif not self.audited:
+            verdict = (
+                "<p>Form features could not be audited in every condition (too few articles "
+                "or no interval): the audit neither flags nor vouches for them.</p>"
             )
         else:
             verdict = (
@@ -105,6 +114,7 @@ def tell_audit_section(study: dict[str, Any] | None) -> TellAuditSection | None:
     return TellAuditSection(
         rows=rows,
         gated=bool(audit.get("gated")),
+        audited=bool(audit.get("audited", True)),
         findings=list(audit.get("findings", [])),
         acknowledged=any(e.get("action") == "acknowledge_tells" for e in log),
         method=audit.get("method", {}),

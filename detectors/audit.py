@@ -112,6 +112,11 @@ class TellAudit:
         acknowledgement."""
         return any(self.tells(g) for g in GATED_GROUPS)
 
+    @property
+    def audited(self) -> bool:
+        """Every condition's gated groups have an interval (enough articles, replicates)."""
+        return all(c.groups[g].low is not None for c in self.conditions for g in GATED_GROUPS)
+
     def findings(self) -> list[str]:
         """Plain sentences for the researcher, one per gated tell (empty when none)."""
         out = []
@@ -120,7 +125,8 @@ class TellAudit:
                 named = ", ".join(_describe(f) for f in g.features if f.name in g.carriers)
                 out.append(
                     f"In condition {condition!r}, {group} features tell human from machine "
-                    f"texts: AUC {g.auc:.2f} (95% interval {g.low:.2f} to {g.high:.2f}, "
+                    f"texts: AUC {g.auc:.2f} ({self.method.get('level', 0.95):.0%} interval "
+                    f"{g.low:.2f} to {g.high:.2f}, "
                     f"above chance). Carried by {named}. Judges could tell the kinds apart "
                     "without reading the writing."
                 )
@@ -130,6 +136,7 @@ class TellAudit:
         return {
             "method": self.method,
             "gated": self.gated,
+            "audited": self.audited,
             "findings": self.findings(),
             "conditions": [
                 {
@@ -350,5 +357,6 @@ def run_tell_audit(
         "groups": {g: list(names) for g, names in FEATURE_GROUPS.items()},
         "gated": list(GATED_GROUPS),
         "seed": seed,
+        "level": level,
     }
     return TellAudit(conditions, method)
