@@ -348,7 +348,7 @@ def _analyze_population(
         }
 
     study = ctx["study"] or {}
-    sections["tell_audit"] = tell_audit_section(study)
+    sections["tell_audit"] = _safe(errors, "tell_audit", tell_audit_section, study)
     sections["study_record"] = {
         "design_hash": study.get("design_hash") or study.get("hash"),
         "study": study.get("slug")

@@ -95,6 +95,13 @@ def tell_audit_section(study: dict[str, Any] | None) -> TellAuditSection | None:
     audit = (study or {}).get("tell_audit")
     if not audit:
         return None
+    try:
+        return _section(audit, (study or {}).get("audit_log") or [])
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"study.json: tell_audit is malformed ({exc!r})") from None
+
+
+def _section(audit: dict[str, Any], log: list) -> TellAuditSection:
     rows = [
         {
             "condition": c["condition"],
@@ -110,7 +117,6 @@ def tell_audit_section(study: dict[str, Any] | None) -> TellAuditSection | None:
         for c in audit.get("conditions", [])
         for name, g in c["groups"].items()
     ]
-    log = (study or {}).get("audit_log") or []
     return TellAuditSection(
         rows=rows,
         gated=bool(audit.get("gated")),
