@@ -7,6 +7,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 
 from studies.models import Judge, JudgeItem, PracticeAnswer, Text
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import DESKTOP, PHONE
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -31,10 +32,12 @@ def start(page, live_server, slug: str, shot, prefix: str, query: str = "") -> N
         submit(page, "#begin-form button")
     assert page.url == f"{live_server.url}/take/{slug}/consent/", "ids leave the URL"
     shot(page, f"{prefix}-01-consent")
+    assert_accessible(page, f"{prefix} consent")
     page.check("#consent-agree")
     submit(page, "button[value=agree]")
     assert page.url.endswith("/instructions/")
     shot(page, f"{prefix}-02-instructions")
+    assert_accessible(page, f"{prefix} instructions")
     submit(page, "form button[type=submit]")
 
 
@@ -44,9 +47,11 @@ def closing_and_debrief(page, shot, prefix: str) -> None:
         page.get_by_role("group", name=question).get_by_label("No", exact=True).check()
     page.fill("textarea[name=comments]", "Hard to tell. <script>alert(1)</script>")
     shot(page, f"{prefix}-06-closing")
+    assert_accessible(page, f"{prefix} closing")
     submit(page, "form.closing button[type=submit]")
     assert page.url.endswith("/debrief/")
     shot(page, f"{prefix}-07-debrief")
+    assert_accessible(page, f"{prefix} debrief")
 
 
 def check_clean(page, live_server) -> None:
@@ -75,6 +80,7 @@ def test_single_study_in_a_browser(page, live_server, make_live_study, screensho
                 assert "<script>window.pwned = 1</script>" in page.inner_text(".body")
                 assert page.evaluate("typeof window.pwned") == "undefined", "markup stays inert"
             screenshot(page, "single-03-item")
+            assert_accessible(page, "single item")
         if n == 2:
             page.wait_for_timeout(700)
             page.reload()  # the same item again, its visible time kept
@@ -156,6 +162,7 @@ def test_paired_study_in_a_browser(page, live_server, make_live_study, screensho
         if n == 0:
             assert page.locator(".pair .news").count() == 2
             screenshot(page, "paired-03-item")
+            assert_accessible(page, "paired item")
             page.set_viewport_size(PHONE)
             boxes = [page.locator(".pair .news").nth(i).bounding_box() for i in range(2)]
             assert boxes[1]["y"] > boxes[0]["y"] + boxes[0]["height"] - 1, "stacked on a phone"
