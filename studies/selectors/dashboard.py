@@ -234,9 +234,13 @@ def live_numbers(study: Study) -> dict[str, Any]:
         StudyList.objects.filter(study=study)
         .select_related("condition")
         .order_by("index")
-        .annotate(**{s: Count("judges", filter=Q(judges__status=s)) for s in statuses})
+        .annotate(
+            **{s: Count("judges", filter=Q(judges__status=s, judges__test=False)) for s in statuses}
+        )
     )
-    answered = JudgeItem.objects.filter(judge__study=study, answered_at__isnull=False)
+    answered = JudgeItem.objects.filter(
+        judge__study=study, judge__test=False, answered_at__isnull=False
+    )
     ms_by_list: dict[int, list[int]] = defaultdict(list)
     failures_by_list: dict[int, set[int]] = defaultdict(set)
     failed_items = 0
@@ -290,7 +294,7 @@ def live_numbers(study: Study) -> dict[str, Any]:
         ):
             agg[key] += row[key]
             totals[key] += row[key]
-    turned_away = Judge.objects.filter(study=study, status=Judge.Status.FULL).count()
+    turned_away = Judge.objects.filter(study=study, status=Judge.Status.FULL, test=False).count()
     conditions = [
         {
             "condition": name,
@@ -385,7 +389,9 @@ def study_summaries(studies) -> list[dict[str, Any]]:
             ),
             n_conditions=Count("conditions", distinct=True),
             n_completed=Count(
-                "judges", filter=Q(judges__status=Judge.Status.COMPLETED), distinct=True
+                "judges",
+                filter=Q(judges__status=Judge.Status.COMPLETED, judges__test=False),
+                distinct=True,
             ),
         )
     )

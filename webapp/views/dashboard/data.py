@@ -120,7 +120,7 @@ def judges(request: HttpRequest, slug: str) -> HttpResponse:
             )
         return redirect("dashboard:judges", slug=study.slug)
     rows = (
-        Judge.objects.filter(study=study)
+        Judge.objects.filter(study=study, test=False)
         .select_related("study_list")
         .annotate(answers=Count("items", filter=Q(items__answered_at__isnull=False)))
         .order_by("-started_at")
@@ -205,7 +205,9 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect("dashboard:report", slug=study.slug)
         if not closed:
             study = peek_opt_in(study=study, actor=request.user)
-        if not JudgeItem.objects.filter(judge__study=study, answered_at__isnull=False).exists():
+        if not JudgeItem.objects.filter(
+            judge__study=study, judge__test=False, answered_at__isnull=False
+        ).exists():
             messages.error(request, "No answers yet: there is nothing to analyse.")
             return redirect("dashboard:report", slug=study.slug)
         want = request.POST.get("download", "")

@@ -16,6 +16,7 @@ from studies.selectors.dashboard import (
     generation_progress,
     study_summaries,
 )
+from studies.selectors.recruitment import recruitment_links
 from studies.services.corpora import CorpusImportError
 from studies.services.dashboard import corpus_upload as corpus_upload_service
 from studies.services.dashboard import download_audit
@@ -187,6 +188,9 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "tell_audit": tell_audit_current(study=study)
             if study.status == Study.Status.READY or study.is_frozen
             else None,
+            "recruitment_links": recruitment_links(
+                study=study, origin=f"{request.scheme}://{request.get_host()}"
+            ),
         },
     )
 
