@@ -39,6 +39,7 @@ from analysis.results import jsonable
 from analysis.roc import roc_analysis
 from analysis.sdt import sdt_analysis
 from analysis.table import holm, paper_table, per_judge_accuracy
+from analysis.tells import TellAuditSection, tell_audit_section
 from analysis.timing import timing_analysis
 
 FAILURES = (ValueError, np.linalg.LinAlgError, RuntimeError, KeyError, IndexError)
@@ -783,6 +784,18 @@ def html_study_record(rec, res, figures) -> str:
 
 # ---------------------------------------------------------------- the tuple
 
+# ---------------------------------------------------------------- tell audit
+
+
+def build_tell_audit(ctx: Context) -> TellAuditSection | None:
+    """The pre-launch tell audit frozen into the study record (``analysis.tells``)."""
+    return tell_audit_section(ctx.study)
+
+
+def findings_tell_audit(data: TellAuditSection, res: Any) -> list[str]:
+    return list(data.findings) if data.gated else []
+
+
 SECTIONS: tuple[Section, ...] = (
     Section("exclusions", "1. Exclusions", build_exclusions, html_exclusions, needs_data=False),
     Section("paper_table", "2. The paper's table", build_paper_table, html_paper_table),
@@ -801,6 +814,13 @@ SECTIONS: tuple[Section, ...] = (
     Section("power", "15. Power planning", build_power, html_power),
     Section("paired", "Paired protocol", build_paired, html_paired),
     Section("detection", "Humans and machine detectors", build_detection, anchor="detection"),
+    Section(
+        "tell_audit",
+        "Tell audit (before launch)",
+        build_tell_audit,
+        findings=findings_tell_audit,
+        needs_data=False,
+    ),
     Section(
         "study_record", "16. Study record", build_study_record, html_study_record, needs_data=False
     ),

@@ -14,6 +14,7 @@ from .text import (
     distinct_ngram_ratio,
     length_ratio,
     normalize_typography,
+    paragraphs_of,
     unshowable_reason,
     word_count,
 )
@@ -106,6 +107,11 @@ def _present(human: str, machine: str, selection: SelectionSettings) -> _Shown |
             f"(ratio {ratio:.2f} < {selection.min_length_ratio:g})"
         )
     shown_human, shown_machine = apply_paragraph_rule(h.text, m.text, selection.paragraphs)
+    if selection.paragraphs == "match":
+        n_human, n_machine = len(paragraphs_of(shown_human)), len(paragraphs_of(shown_machine))
+        if n_human != n_machine:
+            # Too few sentences to fill the human text's paragraphs: the count would tell.
+            return f"paragraph_mismatch: {n_machine} paragraphs vs {n_human} human"
     mode = "words" if "words" in (m.mode, h.mode) else "sentences"
     return _Shown(shown_human, shown_machine, max_words, mode)
 

@@ -227,6 +227,9 @@ NEWSEVAL_ENTRY_RATE = env_str("NEWSEVAL_ENTRY_RATE", "20/m")
 NEWSEVAL_UNCONSENTED_MINUTES = env_int("NEWSEVAL_UNCONSENTED_MINUTES", 5)
 NEWSEVAL_JOB_STALE_SECONDS = env_int("NEWSEVAL_JOB_STALE_SECONDS", 300)
 NEWSEVAL_GENERATION_THREADS = env_int("NEWSEVAL_GENERATION_THREADS", 0)
+# Bootstrap replicates of the pre-launch tell audit (detectors.audit); each reruns the
+# cross-validation. 0: no interval, so nothing is gated (the test suite's default).
+NEWSEVAL_TELL_AUDIT_REPLICATES = env_int("NEWSEVAL_TELL_AUDIT_REPLICATES", 100)
 # Serves /bench/baseline for bench/load.py; never turn it on in a real deployment.
 NEWSEVAL_BENCH_BASELINE = env_bool("NEWSEVAL_BENCH_BASELINE", False)
 NEWSEVAL_DEFAULT_CORPUS = env_str(

@@ -336,6 +336,9 @@ def study_record(study: Study) -> dict[str, Any]:
             for c in study.conditions.all()
         ],
         "context_articles": study.context_keys,
+        "tell_audit": (study.frozen or {}).get("tell_audit")
+        if study.is_frozen
+        else study.tell_audit,
         "launched_at": study.launched_at.isoformat() if study.launched_at else None,
         "closed_at": study.closed_at.isoformat() if study.closed_at else None,
         "counts": {

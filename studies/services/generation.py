@@ -369,6 +369,11 @@ def _finish(job: GenerationJob, inputs: _Inputs) -> None:
                     detection_start(study=study)
                 except StudyError as exc:  # e.g. every article failed: nothing to score
                     log.warning("detection not started for %s: %s", study.slug, exc)
+    if study.status == Study.Status.READY:
+        # The researcher sees the tell audit on review; computing it now saves the wait.
+        from studies.services.tell_audit import tell_audit_current
+
+        tell_audit_current(study=study)
 
 
 def jobs_reconcile() -> list[int]:

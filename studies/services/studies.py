@@ -246,6 +246,21 @@ def included_articles(study: Study) -> list[StudyArticle]:
     return list(study.study_articles.filter(dropped=False).select_related("article"))
 
 
+def study_launch(*, study: Study, actor=None, acknowledge_tells: bool = False) -> Study:
+    """Freeze the design: build the lists, hash everything shown, and go live.
+
+    The tell audit of the texts as shown is part of the frozen record. When its form
+    features tell human from machine texts in some condition, launch goes ahead only with
+    ``acknowledge_tells``, and the acknowledgement is recorded in the audit log.
+    """
+    from studies.services.tell_audit import tell_audit_current
+
+    if study.status == Study.Status.READY:
+        # Audited (and stored) outside the launch transaction, so a refused launch keeps it.
+        tell_audit_current(study=study)
+    return _study_launch(study=study, actor=actor, acknowledge_tells=acknowledge_tells)
+
+
 def _plan_entries(*, study: Study, slist: StudyList, plan, texts, by_key, by_name):
     """The unsaved entries of one planned list, and what the launch record says of them."""
     entries = []
@@ -295,11 +310,27 @@ def _plan_entries(*, study: Study, slist: StudyList, plan, texts, by_key, by_nam
 
 
 @transaction.atomic
-def study_launch(*, study: Study, actor=None) -> Study:
-    """Freeze the design: build the lists, hash everything shown, and go live."""
+def _study_launch(*, study: Study, actor, acknowledge_tells: bool) -> Study:
+    from studies.services.tell_audit import tell_audit_current
+
     study = Study.objects.select_for_update().get(pk=study.pk)
     if study.status != Study.Status.READY:
         raise StudyError(f"only a ready study can be launched; {study.slug} is {study.status}")
+    tells = tell_audit_current(study=study)
+    if tells and tells["gated"]:
+        if not acknowledge_tells:
+            raise StudyError(
+                " ".join(tells["findings"])
+                + " Fix the texts (paragraphs, length, typography) or acknowledge the tell "
+                "to launch anyway."
+            )
+        audit(
+            study=study,
+            action="acknowledge_tells",
+            actor=actor,
+            findings=tells["findings"],
+            texts_sha256=tells["texts_sha256"],
+        )
     # Test runs before launch used throwaway lists; they go, and the real lists are built.
     Judge.objects.filter(study=study, test=True).delete()
     StudyList.objects.filter(study=study).delete()
@@ -392,6 +423,7 @@ def study_launch(*, study: Study, actor=None) -> Study:
         ],
         "attention_positions": positions,
         "texts": _text_records(study, set(by_key)),
+        "tell_audit": tells,
         "dropped": [
             {"article": sa.article.key, "kind": sa.drop_kind, "reason": sa.drop_reason}
             for sa in study.study_articles.filter(dropped=True).select_related("article")

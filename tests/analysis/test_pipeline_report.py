@@ -330,6 +330,51 @@ def test_a_sized_control_stays_off_the_scaling_curve():
     assert res["timing"]["n_judges_fit"] == 3 * 8
 
 
+def test_the_tell_audit_from_the_study_record_reaches_results_and_report(tmp_path):
+    responses = simulate_responses(SMALL[:2], judges_per_condition=6, n_articles=8, seed=5)
+    group = {"auc": 0.81, "low": 0.62, "high": 0.97, "above_chance": True, "gated": True}
+    study = {
+        "tell_audit": {
+            "gated": True,
+            "findings": ["In condition 'm', form features tell <b>human</b> from machine."],
+            "method": {"classifier": "logistic regression"},
+            "conditions": [
+                {
+                    "condition": "m",
+                    "articles": 8,
+                    "texts": 16,
+                    "note": "",
+                    "groups": {
+                        "form": {**group, "carriers": ["paragraphs"]},
+                        "style": {
+                            **group,
+                            "auc": 0.6,
+                            "low": 0.4,
+                            "above_chance": False,
+                            "gated": False,
+                            "carriers": ["comma_rate"],
+                        },
+                    },
+                }
+            ],
+        },
+        "audit_log": [{"action": "acknowledge_tells", "detail": {}}],
+    }
+    res = analyze(responses, None, study, seed=1, n_boot=50, power_sims=10)
+    d = json.loads(res.to_json())
+    assert d["tell_audit"]["gated"] and d["tell_audit"]["acknowledged"]
+    assert [r["group"] for r in d["tell_audit"]["rows"]] == ["form", "style"]
+    html = (write_report(res, tmp_path)["report.html"]).read_text()
+    assert 'id="tell-audit"' in html and "acknowledged" in html and "paragraphs" in html
+    assert "<b>human</b>" not in html and "&lt;b&gt;human&lt;/b&gt;" in html
+    assert (
+        json.loads(json.dumps(analyze(responses, None, {}, n_boot=50, power_sims=10).to_dict()))[
+            "tell_audit"
+        ]
+        is None
+    )
+
+
 def test_findings_are_sentences_that_match_the_tables(results, tmp_path):
     from analysis.report import findings
 

@@ -1,6 +1,7 @@
-"""The whole study, end to end: real texts from SmolLM2, scored by machine detectors,
-simulated judges over HTTP, the analysis recovering each condition's true accuracy and
-setting the judges beside the detectors."""
+"""The whole study, end to end: real texts from SmolLM2, shown alike (paragraphs, length,
+characters, a form audit at chance) and scored by machine detectors, simulated judges over
+HTTP, the analysis recovering each condition's true accuracy and setting the judges beside
+the detectors."""
 
 import csv
 import io
@@ -9,13 +10,17 @@ import time
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 
-from studies.models import DetectionJob, Judge, JudgeItem, Study
+from generator.text import length_ratio
+from studies.models import DetectionJob, Judge, JudgeItem, ListEntry, Study
+from studies.selectors.judging import launched_entry_content, practice_item, text_paragraphs
 from studies.services.detection import detection_run
 from studies.services.exports import export_files
 from studies.services.generation import generation_run, generation_start
 from studies.services.reports import study_report
 from studies.services.studies import study_create, study_launch, study_transition
+from studies.services.tell_audit import tell_audit_current
 from studies.services.tokens import token_create
 from studies.simulation import Simulator
 from studies.simulation_model import JudgeModel
@@ -34,6 +39,7 @@ def test_real_texts_simulated_judges_recovered_accuracy(
     corpus, smollm2, live_server, tmp_path, settings
 ):
     settings.NEWSEVAL_ENTRY_RATE = "100000/m"  # every simulated judge comes from 127.0.0.1
+    settings.NEWSEVAL_TELL_AUDIT_REPLICATES = 100  # the production default
     owner = get_user_model().objects.create_user("researcher", password="x")
     token = token_create(user=owner, name="simulation")
     study, warnings = study_create(
@@ -83,8 +89,21 @@ def test_real_texts_simulated_judges_recovered_accuracy(
             study.context_keys[:1] if text.condition.name == "smollm2" else []
         )
     _detect(study)
+    assert_shown_alike(study)
+    client = Client()
+    client.force_login(owner)
+    overview = client.get(f"/dashboard/{study.slug}/").content.decode()
+    assert 'id="tell-audit"' in overview and 'id="form-parity"' in overview, "form tells"
     study = study_launch(study=study, actor=owner)
     assert len(study.frozen["detection"]["scores"]) == study.texts.count() * len(DETECTORS)
+    for entry in ListEntry.objects.filter(study_list__study=study, is_attention=False):
+        content = launched_entry_content(
+            design_hash=study.design_hash, entry_id=entry.pk, protocol=study.protocol
+        )
+        assert "\ufffd" not in content.title + "".join(content.bodies_html)
+    for position in range(len(study.practice)):
+        item = practice_item(study=study, position=position)
+        assert "\ufffd" not in "".join(item.view.bodies_html)
 
     simulator = Simulator(
         base_url=live_server.url,
@@ -111,6 +130,10 @@ def test_real_texts_simulated_judges_recovered_accuracy(
     results = json.loads((tmp_path / "results.json").read_text())
     html = (tmp_path / "report.html").read_text()
     assert "simulated" in html.lower()
+    assert 'id="tell-audit"' in html
+    assert {(r["condition"], r["group"]) for r in results["tell_audit"]["rows"]} == {
+        (c, g) for c in MODELS for g in ("form", "style")
+    }
     table = _paper_table(results)
     for name, model in MODELS.items():
         row = table[name]
@@ -160,6 +183,29 @@ def _check_detection_section(study, results, html, out):
         assert abs(row["auc"] - roc_auc_score(labels, values)) < 1e-9, (condition, detector)
         assert row["auc_lo"] <= row["auc"] <= row["auc_hi"]
         assert row["human_auc"] is not None and row["diff_auc_lo"] <= row["diff_auc_hi"]
+
+
+def assert_shown_alike(study) -> None:
+    """Each article's human and machine texts as judges see them: the same number of
+    paragraphs, lengths within the spec's ratio, nothing unshowable; and the form features
+    cannot tell them apart (their AUC interval covers chance) in any condition."""
+    ratio = study.spec["min_length_ratio"]
+    assert study.spec["paragraphs"] == "match"
+    dropped = study.study_articles.filter(dropped=True).values("article")
+    for machine in study.texts.filter(is_machine=True).exclude(article__in=dropped):
+        human = study.texts.get(
+            condition=machine.condition, article=machine.article, is_machine=False
+        )
+        shown_h, shown_m = text_paragraphs(human.body), text_paragraphs(machine.body)
+        assert len(shown_h) == len(shown_m), (machine.article.key, shown_h, shown_m)
+        assert length_ratio(" ".join(shown_h), " ".join(shown_m)) >= ratio
+        assert "\ufffd" not in "".join(shown_h + shown_m)
+    audit = tell_audit_current(study=study)
+    assert audit["method"]["interval"].endswith("replicates")
+    for condition in audit["conditions"]:
+        form = condition["groups"]["form"]
+        assert form["low"] <= 0.5 <= form["high"], (condition["condition"], form)
+        assert condition["groups"]["style"]["auc"] is not None
 
 
 def _paper_table(results: dict) -> dict:

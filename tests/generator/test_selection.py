@@ -78,3 +78,18 @@ def test_all_rejected_is_failed_with_reasons():
     assert result.chosen is None and result.machine_text == "" and result.human_text == ""
     assert "0: empty" in result.failed_reason and "1: prompt_echo" in result.failed_reason
     assert select_candidate([], human_body="x", selection=SETTINGS).failed_reason == "no candidates"
+
+
+def test_match_rejects_a_candidate_with_too_few_sentences_for_the_human_paragraphs():
+    human = "\n\n".join(f"Paragraph {i} has five words." for i in range(4))
+    few = "One long sentence that goes on and on with many words and no stop at all here today."
+    enough = " ".join(f"Sentence {i} is right here." for i in range(6))
+    cands = [
+        Candidate("a", 0, few, {}),
+        Candidate("a", 1, enough, {}),
+    ]
+    settings = SelectionSettings(target_words=20, min_words_ratio=0.2, min_length_ratio=0.5)
+    result = select_candidate(cands, human_body=human, selection=settings)
+    assert result.rejections[0].startswith("paragraph_mismatch")
+    assert result.chosen is not None and result.chosen.candidate_index == 1
+    assert len(result.machine_text.split("\n\n")) == len(result.human_text.split("\n\n")) == 4

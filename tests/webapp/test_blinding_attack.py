@@ -102,8 +102,26 @@ def debrief_truths(body: str, protocol: str) -> dict[str, bool]:
     return out
 
 
-def old_attack(study, record, titles: list[str], tokens: set[str], by_title) -> list[bool] | None:
-    """The attack on the old code: lists from the published seed, the queue from the token."""
+def old_list_index(n_lists: int, quota: int, seed, arrivals: int) -> int:
+    """The list the old code gave the judge who arrived ``arrivals``-th (0-based): the old
+    rule drew among the least-filled open lists with ``random.Random(f"assign:{seed}:{n}")``,
+    so with every earlier judge finishing it replays from the published seed alone."""
+    counts = [0] * n_lists
+    pick = 0
+    for n in range(arrivals + 1):
+        open_lists = [i for i in range(n_lists) if counts[i] < quota]
+        fewest = min(counts[i] for i in open_lists)
+        tied = [i for i in open_lists if counts[i] == fewest]
+        pick = random.Random(f"assign:{seed}:{n}").choice(tied)
+        counts[pick] += 1
+    return pick
+
+
+def old_attack(
+    study, record, titles: list[str], tokens: set[str], by_title, arrivals: int | None = None
+) -> list[bool] | None:
+    """The attack on the old code: lists from the published seed, the queue from the token,
+    and (when the judge knows how many arrived before them) the list from the old draw."""
     spec = record["public"]["spec"]
     keys = sorted(by_title[t] for t in titles if t in by_title)
     plans = design_lib.build_lists(
@@ -115,6 +133,9 @@ def old_attack(study, record, titles: list[str], tokens: set[str], by_title) -> 
         seed=spec["seed"],
     )
     observed = [by_title.get(t) for t in titles]
+    if arrivals is not None:
+        mine = old_list_index(len(plans), spec["judges_per_list"], spec["seed"], arrivals)
+        plans = [plans[mine]] + [p for i, p in enumerate(plans) if i != mine]
     for token in tokens:
         for plan in plans:
             order, _ = design_lib.queue_order(
@@ -147,7 +168,9 @@ def strategies(study, record, me: Attacker, others: list[Attacker], by_title, gu
     for other in others:
         for title, truth in debrief_truths(other.debrief, study.protocol).items():
             votes[title][truth] += 1
-    old = old_attack(study, record, me.titles, me.tokens | {me.true_token}, by_title)
+    old = old_attack(
+        study, record, me.titles, me.tokens | {me.true_token}, by_title, arrivals=len(others)
+    )
     return {
         "old attack: token + published seed": old or [guess.random() < 0.5 for _ in range(n)],
         "majority of other judges' debriefs": [
@@ -200,3 +223,59 @@ def test_an_attacking_judge_predicts_no_better_than_chance(make_live_study, prot
     for name, outcomes in wins.items():
         k, n = sum(outcomes), len(outcomes)
         assert binomtest(k, n, 0.5).pvalue > 1e-4, f"{name}: {k} of {n} judges predicted"
+
+
+@pytest.mark.parametrize("protocol", ["single", "paired"])
+def test_the_old_attack_recovers_queues_built_the_old_way(make_live_study, protocol):
+    """The self-check: the strategies above would have caught the old code.
+
+    Queues are built here the old way (lists from the published seed, the order shuffled by
+    ``random.Random(f"queue:{seed}:{token}")`` with the cookie-readable token, each judge's
+    list drawn by the old rule) for judges who got lists over the same articles with other
+    machine/human layouts, so the attack must find the judge's own list, not just any list
+    holding their articles, to predict well.
+    """
+    study = make_live_study(slug=f"old-{protocol}", protocol=protocol, articles={"count": 8})
+    record = design_record(study=study)
+    spec = record["public"]["spec"]
+    title_of = {
+        a.key: re.sub(r"\s+", " ", a.title).strip()
+        for a in Article.objects.filter(corpus=study.corpus)
+    }
+    by_title = {title: key for key, title in title_of.items()}
+    plans = design_lib.build_lists(
+        articles=sorted(_study_keys(study)),
+        conditions=[c["name"] for c in spec["conditions"]],
+        protocol=spec["protocol"],
+        design=spec["design"],
+        items_per_judge=spec["items_per_judge"],
+        seed=spec["seed"],
+    )
+
+    def kind(entry) -> bool:
+        return bool(entry.is_machine) if protocol == "single" else entry.human_side == "left"
+
+    def layout(plan) -> dict:
+        return {(e.article, e.condition): kind(e) for e in plan.entries}
+
+    used = []
+    right = total = 0
+    for arrivals in range(12):
+        plan = plans[old_list_index(len(plans), spec["judges_per_list"], spec["seed"], arrivals)]
+        used.append(plan)
+        token = f"old-judge-token-{arrivals}"
+        order, _ = design_lib.queue_order(
+            len(plan.entries), attention_positions=[], seed=f"queue:{spec['seed']}:{token}"
+        )
+        queue = [plan.entries[j] for j in order]
+        titles = [title_of[e.article] for e in queue]
+        predicted = old_attack(study, record, titles, {token}, by_title, arrivals=arrivals)
+        assert predicted is not None, "the old attack found no list matching an old queue"
+        right += sum(p == kind(e) for p, e in zip(predicted, queue, strict=True))
+        total += len(queue)
+    # Meaningful only if some judges got lists over the same articles with other layouts.
+    assert any(
+        layout(a).keys() == layout(b).keys() and layout(a) != layout(b) for a in used for b in used
+    )
+    assert binomtest(right, total, 0.5, alternative="greater").pvalue < 1e-9, (right, total)
+    assert right >= 0.9 * total, (right, total)

@@ -13,6 +13,7 @@ from studies.queueing import in_process
 from studies.services.corpora import CorpusImportError, corpus_import
 from studies.services.generation import generation_start
 from studies.services.studies import StudyError, study_create, study_launch
+from studies.services.tell_audit import tell_audit_current, tell_audit_lines
 from studies.spec import SpecError
 
 DEMO_SPEC = Path(settings.BASE_DIR) / "docs" / "examples" / "demo.toml"
@@ -53,7 +54,15 @@ class Command(BaseCommand):
             self._wait(study)
         study.refresh_from_db()
         if study.status == Study.Status.READY:
-            study = study_launch(study=study, actor=user)
+            tells = tell_audit_current(study=study)
+            for line in tell_audit_lines(tells):
+                self.stdout.write(line)
+            if tells and tells["gated"]:
+                # A demo must start; a real study would fix the texts first (see the findings).
+                self.stderr.write("warning: launching the demo despite the form tells above")
+            study = study_launch(
+                study=study, actor=user, acknowledge_tells=bool(tells and tells["gated"])
+            )
         if study.status not in (Study.Status.LIVE, Study.Status.PAUSED, Study.Status.CLOSED):
             raise CommandError(f"the demo study is {study.status}; see the dashboard")
         self.stdout.write(self.style.SUCCESS(f"demo study is {study.status}"))

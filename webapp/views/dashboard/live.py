@@ -27,7 +27,11 @@ def launch(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, "Tick the box to confirm: a launched design cannot be edited.")
         return redirect("dashboard:study", slug=study.slug)
     try:
-        study = study_launch(study=study, actor=request.user)
+        study = study_launch(
+            study=study,
+            actor=request.user,
+            acknowledge_tells=request.POST.get("acknowledge_tells") == "on",
+        )
     except StudyError as exc:
         messages.error(request, str(exc))
     else:

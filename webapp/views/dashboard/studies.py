@@ -22,6 +22,7 @@ from studies.services.dashboard import corpus_upload as corpus_upload_service
 from studies.services.dashboard import download_audit
 from studies.services.power import power_run_create
 from studies.services.studies import StudyError, spec_to_toml, study_copy, study_create
+from studies.services.tell_audit import tell_audit_current
 from studies.spec import SpecError, parse_spec
 from webapp.forms.dashboard import (
     INITIAL_CONDITIONS,
@@ -191,6 +192,9 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "events": audit_log(study, limit=12),
             "copy_form": CopyForm(),
             "n_lists": study.lists.count(),
+            "tell_audit": tell_audit_current(study=study)
+            if study.status == Study.Status.READY or study.is_frozen
+            else None,
             "recruitment_links": recruitment_links(
                 study=study, origin=f"{request.scheme}://{request.get_host()}"
             ),

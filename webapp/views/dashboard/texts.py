@@ -22,6 +22,7 @@ from studies.selectors.detection import detection_overview
 from studies.selectors.judging import ItemView, item_view, shown_content
 from studies.services.generation import generation_start
 from studies.services.studies import StudyError
+from studies.services.tell_audit import tell_audit_current
 from studies.services.texts import article_drop
 from studies.wording import attention_checks
 from webapp.forms.dashboard import ExcludeForm
@@ -83,6 +84,7 @@ def review(request: HttpRequest, slug: str) -> HttpResponse:
             "can_exclude": not study.is_frozen
             and study.status in (Study.Status.READY, Study.Status.GENERATING, Study.Status.DRAFT),
             "exclude_form": ExcludeForm(),
+            "tell_audit": tell_audit_current(study=study),
         },
     )
 
