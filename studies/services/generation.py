@@ -352,9 +352,17 @@ def _finish(job: GenerationJob, inputs: _Inputs) -> None:
         )
         all_have_jobs = not study.conditions.filter(generation_job__isnull=True).exists()
         if not pending and all_have_jobs and study.status == Study.Status.GENERATING:
-            study.status = Study.Status.READY
+            from studies.selectors.readiness import study_readiness
+
+            readiness = study_readiness(study)
+            study.status = Study.Status.READY if readiness.can_launch else Study.Status.ATTENTION
             study.save(update_fields=["status"])
-            audit(study=study, action="generation_done", dropped=[k for k, _ in failed])
+            audit(
+                study=study,
+                action="generation_done",
+                dropped=[k for k, _ in failed],
+                problems=readiness.problems,
+            )
 
 
 def jobs_reconcile() -> list[int]:

@@ -16,7 +16,7 @@ from studies.selectors.dashboard import generation_progress, preview_samples, re
 from studies.selectors.judging import ItemView, item_view, shown_content
 from studies.services.generation import generation_start
 from studies.services.studies import ATTENTION_PAIRED, ATTENTION_SINGLE, StudyError
-from studies.services.texts import article_drop
+from studies.services.texts import article_drop, article_restore
 from webapp.forms.dashboard import ExcludeForm
 from webapp.forms.judge import answer_form, answer_options
 from webapp.views.dashboard._shared import study_page
@@ -73,7 +73,13 @@ def review(request: HttpRequest, slug: str) -> HttpResponse:
             "show": show,
             "items": review_articles(study, list(page.object_list)),
             "can_exclude": not study.is_frozen
-            and study.status in (Study.Status.READY, Study.Status.GENERATING, Study.Status.DRAFT),
+            and study.status
+            in (
+                Study.Status.READY,
+                Study.Status.ATTENTION,
+                Study.Status.GENERATING,
+                Study.Status.DRAFT,
+            ),
             "exclude_form": ExcludeForm(),
         },
     )
@@ -111,6 +117,37 @@ def article_exclude(request: HttpRequest, slug: str) -> HttpResponse:
     next_url = request.POST.get("next", "")
     if not next_url.startswith(f"/dashboard/{study.slug}/"):
         next_url = f"/dashboard/{study.slug}/review/"
+    return redirect(next_url)
+
+
+@login_required
+@require_POST
+def article_restore_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """Undo an exclusion; the undo needs its own reason and is logged beside it."""
+    study = access_study_by_user(request.user, slug, write=True)
+    form = ExcludeForm(request.POST)
+    next_url = request.POST.get("next", "")
+    if not next_url.startswith(f"/dashboard/{study.slug}/"):
+        next_url = f"/dashboard/{study.slug}/review/"
+    if not form.is_valid():
+        messages.error(request, "Undoing an exclusion needs a reason (at least a few words).")
+        return redirect(next_url)
+    article = Article.objects.filter(
+        corpus=study.corpus,
+        key=form.cleaned_data["article"],
+        pk__in=study.study_articles.values("article"),
+    ).first()
+    if article is None:
+        messages.error(request, "That article is not in this study.")
+        return redirect(next_url)
+    try:
+        article_restore(
+            study=study, article=article, reason=form.cleaned_data["reason"], actor=request.user
+        )
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Article {article.key} is back in every condition.")
     return redirect(next_url)
 
 
