@@ -224,6 +224,18 @@ def _attention_failed(item: JudgeItem) -> bool:
     return item.choice != expected.get("expected_choice")
 
 
+_SUMMED = (
+    "quota",
+    "started",
+    "active",
+    "completed",
+    "expired",
+    "attention_failed_judges",
+    "included",
+    "excluded",
+)
+
+
 def live_numbers(study: Study) -> dict[str, Any]:
     """Judges per condition and list, completion, time per item, attention failures, quotas.
 
@@ -260,6 +272,7 @@ def live_numbers(study: Study) -> dict[str, Any]:
     rows = []
     totals: dict[str, int] = defaultdict(int)
     by_condition: dict[str, dict[str, int]] = {}
+    standing = inclusion_counts(study)
     for sl in lists:
         counts = {s: getattr(sl, s) for s in statuses}
         started = sum(counts[s] for s in ("active", "completed", "expired", "withdrawn"))
@@ -277,17 +290,12 @@ def live_numbers(study: Study) -> dict[str, Any]:
             "median_ms_per_item": int(statistics.median(ms)) if ms else None,
             "attention_failed_judges": len(failures_by_list.get(sl.pk, ())),
             "quota_percent": _percent(counts["completed"], sl.quota),
+            "included": standing[sl.pk]["included"],
+            "excluded": standing[sl.pk]["excluded"],
         }
         rows.append(row)
         agg = by_condition.setdefault(condition, defaultdict(int))
-        for key in (
-            "quota",
-            "started",
-            "active",
-            "completed",
-            "expired",
-            "attention_failed_judges",
-        ):
+        for key in _SUMMED:
             agg[key] += row[key]
             totals[key] += row[key]
     turned_away = Judge.objects.filter(study=study, status=Judge.Status.FULL).count()
@@ -308,17 +316,7 @@ def live_numbers(study: Study) -> dict[str, Any]:
         "lists": rows,
         "conditions": conditions,
         "totals": {
-            **{
-                k: totals[k]
-                for k in (
-                    "quota",
-                    "started",
-                    "active",
-                    "completed",
-                    "expired",
-                    "attention_failed_judges",
-                )
-            },
+            **{k: totals[k] for k in _SUMMED},
             "full_turned_away": turned_away,
             "completion_rate": round(totals["completed"] / totals["started"], 3)
             if totals["started"]
@@ -420,3 +418,109 @@ def pilot_frame(study: Study):
         raise ValueError("only a closed study can be a pilot: its accuracy is hidden until then")
     text = csv_text(response_rows(study), RESPONSE_COLUMNS + OPTIONAL_COLUMNS)
     return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+
+
+# --- judges: inclusion and live participants --------------------------------------------
+
+STAGE_WORDS = {
+    "consent": "consent",
+    "instructions": "instructions",
+    "practice": "practice",
+    "items": "judging",
+    "closing": "closing questions",
+    "done": "finished",
+}
+
+
+def judge_inclusion(study: Study, judges: list[Judge]) -> dict[int, tuple[str, str]]:
+    """Each judge's standing under the study's declared exclusion rules:
+    ``("included", "")``, ``("excluded", reasons)`` or, while still taking part,
+    ``("in progress", reasons found so far)``."""
+    from studies.services.exports import _correct, judge_exclusions
+
+    failures: dict[int, int] = defaultdict(int)
+    for item in JudgeItem.objects.filter(
+        judge__study=study, answered_at__isnull=False, entry__is_attention=True
+    ).select_related("entry"):
+        if _correct(item) == 0:
+            failures[item.judge_id] += 1
+    for judge in judges:
+        judge.attention_failures = failures[judge.pk]
+    reasons = judge_exclusions(study, judges)
+    out = {}
+    for judge in judges:
+        found = reasons[judge.pk]
+        if judge.status == Judge.Status.ACTIVE:
+            rest = [r for r in found if not r.startswith("incomplete")]
+            out[judge.pk] = ("in progress", "; ".join(rest))
+        elif found:
+            out[judge.pk] = ("excluded", "; ".join(found))
+        else:
+            out[judge.pk] = ("included", "")
+    return out
+
+
+@dataclass
+class JudgeRow:
+    judge: Judge
+    answers: int
+    stage: str
+    inclusion: str
+    reason: str
+
+
+def judge_table(
+    study: Study,
+    *,
+    query: str = "",
+    status: str = "",
+    inclusion: str = "",
+    stage: str = "",
+    platform_ids: bool = False,
+    limit: int = 500,
+) -> tuple[list[JudgeRow], int]:
+    """Judges with their stage, items answered, last activity and inclusion, newest first,
+    searched by pseudonym (or platform id, for the owner) and filtered; and how many match."""
+    judges = Judge.objects.filter(study=study).select_related("study_list")
+    if query.strip():
+        match = Q(pseudonym__icontains=query.strip())
+        if platform_ids:
+            match |= Q(external_id__icontains=query.strip())
+        judges = judges.filter(match)
+    if status:
+        judges = judges.filter(status=status)
+    if stage:
+        judges = judges.filter(stage=stage)
+    judges = list(
+        judges.annotate(
+            answers=Count("items", filter=Q(items__answered_at__isnull=False))
+        ).order_by("-last_seen_at")
+    )
+    standing = judge_inclusion(study, judges)
+    rows = [
+        JudgeRow(
+            judge=j,
+            answers=j.answers,
+            stage=STAGE_WORDS.get(j.stage, j.stage),
+            inclusion=standing[j.pk][0],
+            reason=standing[j.pk][1],
+        )
+        for j in judges
+    ]
+    if inclusion:
+        rows = [r for r in rows if r.inclusion == inclusion]
+    return rows[:limit], len(rows)
+
+
+def inclusion_counts(study: Study) -> dict[int | None, dict[str, int]]:
+    """Finished judges included and excluded, per list id (and in total under None)."""
+    judges = list(Judge.objects.filter(study=study).exclude(status=Judge.Status.ACTIVE))
+    standing = judge_inclusion(study, judges)
+    out: dict[int | None, dict[str, int]] = defaultdict(lambda: {"included": 0, "excluded": 0})
+    for judge in judges:
+        if judge.status == Judge.Status.FULL:
+            continue  # turned away before any item: never part of the data
+        kind = standing[judge.pk][0]
+        out[judge.study_list_id][kind] += 1
+        out[None][kind] += 1
+    return out

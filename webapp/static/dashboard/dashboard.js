@@ -113,6 +113,8 @@
     setText(root, "median", t.median_ms_per_item === null ? "–" : (t.median_ms_per_item / 1000).toFixed(1) + " s");
     setText(root, "attention", t.attention_failed_judges + " judges / " + t.attention_failed_items + " items");
     setText(root, "full", t.full_turned_away);
+    setText(root, "included", t.included);
+    setText(root, "excluded", t.excluded);
     setText(root, "answers", t.answers);
     setText(root, "status", data.status);
     setText(root, "updated", new Date(data.at).toLocaleTimeString());
@@ -123,8 +125,8 @@
       cond.textContent = "";
       data.conditions.forEach(function (c) {
         cond.appendChild(row([c.condition, c.started, c.active, c.completed, c.expired,
-          pct(c.completion_rate), c.attention_failed_judges, c.completed + " / " + c.quota],
-          [1, 2, 3, 4, 5, 6, 7]));
+          pct(c.completion_rate), c.attention_failed_judges, c.included, c.excluded,
+          c.completed + " / " + c.quota], [1, 2, 3, 4, 5, 6, 7, 8, 9]));
       });
     }
     var lists = root.querySelector("tbody[data-lists]");
@@ -140,14 +142,34 @@
         q.appendChild(p);
         lists.appendChild(row([l.list, l.condition, l.started, l.active, l.completed, l.expired,
           pct(l.completion_rate), l.median_ms_per_item === null ? "–" : (l.median_ms_per_item / 1000).toFixed(1) + " s",
-          l.attention_failed_judges, q], [2, 3, 4, 5, 6, 7, 8]));
+          l.attention_failed_judges, l.included, l.excluded, q], [2, 3, 4, 5, 6, 7, 8, 9, 10]));
       });
     }
+  }
+
+  // A server-rendered fragment (escaped by the template) replaces the element's rows.
+  function pollFragment(root) {
+    var url = root.getAttribute("data-poll-url");
+    var every = parseInt(root.getAttribute("data-poll-ms") || "2000", 10);
+    function tick() {
+      fetch(url, { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.text(); })
+        .then(function (html) {
+          root.removeAttribute("data-poll-error");
+          var holder = document.createElement("tbody");
+          holder.innerHTML = html;
+          root.replaceChildren.apply(root, Array.prototype.slice.call(holder.children));
+        })
+        .catch(function (err) { root.setAttribute("data-poll-error", String(err)); })
+        .then(function () { setTimeout(tick, Math.max(every, 2000)); });
+    }
+    setTimeout(tick, Math.max(every, 2000));
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-poll-kind]").forEach(function (root) {
       var kind = root.getAttribute("data-poll-kind");
+      if (kind === "fragment") { pollFragment(root); return; }
       poll(root, kind === "progress" ? renderProgress : renderMonitor);
     });
 
