@@ -19,6 +19,7 @@ urlpatterns = [
     path("<slug:slug>/edit/", studies.study_edit_form, name="edit"),
     path("<slug:slug>/edit/spec/", studies.study_edit_spec, name="edit-spec"),
     path("<slug:slug>/delete/", studies.study_delete_view, name="delete"),
+    path("<slug:slug>/generate/cancel/", texts.generation_cancel_view, name="generate-cancel"),
     path("<slug:slug>/review/restore/", texts.article_restore_view, name="restore"),
     path("<slug:slug>/generate/", texts.generation_start_view, name="generate"),
     path("<slug:slug>/progress.json", texts.generation_progress_json, name="progress-json"),

@@ -155,11 +155,15 @@ class OpenAIBackend:
         return text, str(choice.get("finish_reason") or "unknown"), usage
 
     def complete(
-        self, prompts: Sequence[Prompt], seeds: Sequence[int], decoding: DecodingSettings
+        self,
+        prompts: Sequence[Prompt],
+        seeds: Sequence[int],
+        decoding: DecodingSettings,
+        progress: Callable[[int, int], None] | None = None,
     ) -> list[Completion]:
         if len(prompts) != len(seeds):
             raise ValueError("one seed per prompt is required")
-        completions = []
+        completions: list[Completion] = []
         for prompt, seed in zip(prompts, seeds, strict=True):
             endpoint, body = self._body(prompt, int(seed), decoding)
             start = time.perf_counter()
@@ -177,4 +181,6 @@ class OpenAIBackend:
                     extra={"response_id": data.get("id"), "server_model": data.get("model")},
                 )
             )
+            if progress is not None:
+                progress(sum(c.new_tokens or 0 for c in completions), len(completions))
         return completions

@@ -47,7 +47,8 @@ def generation_progress(study: Study) -> dict[str, Any]:
     )
     conditions = list(study.conditions.order_by("position"))
     by_condition = {j.condition_id: j for j in jobs}
-    stale_before = timezone.now() - timezone.timedelta(seconds=settings.NEWSEVAL_JOB_STALE_SECONDS)
+    now = timezone.now()
+    stale_before = now - timezone.timedelta(seconds=settings.NEWSEVAL_JOB_STALE_SECONDS)
 
     def alive(j: GenerationJob) -> bool:
         return j.state == "running" and (j.heartbeat_at or j.created_at) >= stale_before
@@ -77,12 +78,25 @@ def generation_progress(study: Study) -> dict[str, Any]:
         stalled = seen < stale_before and (
             job.state == "running" or (job.state == "queued" and not any_alive)
         )
+        in_batch = job.state == "running" and not stalled
+        state = "stalled" if stalled else job.state
+        if in_batch and job.cancel_requested:
+            state = "cancelling"
         rows.append(
             {
                 "condition": cond.name,
-                "state": "stalled" if stalled else job.state,
-                "done": job.done_units,
+                "state": state,
+                # Texts finished inside the batch being decoded count as they finish.
+                "done": job.done_units + (job.batch_texts_done if in_batch else 0),
                 "total": job.total_units,
+                "batch_tokens": job.batch_tokens if in_batch else 0,
+                "batch_seconds": (now - job.batch_started_at).total_seconds()
+                if in_batch and job.batch_started_at
+                else 0.0,
+                "max_new_tokens": int(cond.settings.get("max_new_tokens") or 0),
+                "heartbeat_age_s": round((now - job.heartbeat_at).total_seconds())
+                if job.heartbeat_at
+                else None,
                 "done_batches": job.done_batches,
                 "total_batches": job.total_batches,
                 "percent": _percent(job.done_units, job.total_units),
@@ -106,12 +120,21 @@ def generation_progress(study: Study) -> dict[str, Any]:
     for cond, row in zip(conditions, rows, strict=True):
         total += row["total"] or kept * int(cond.settings.get("candidates", 1))
     done = sum(r["done"] for r in rows)
-    seconds = sum(j.seconds for j in jobs)
-    tokens = sum(j.new_tokens for j in jobs)
-    per_second = done / seconds if seconds > 0 else None
+    seconds = sum(j.seconds for j in jobs) + sum(r.get("batch_seconds", 0.0) for r in rows)
+    tokens = sum(j.new_tokens for j in jobs) + sum(r.get("batch_tokens", 0) for r in rows)
+    per_second = done / seconds if seconds > 0 and done else None
+    tokens_per_second = tokens / seconds if seconds > 0 and tokens else None
     left = total - done
     failed = [r for r in rows if r["state"] in ("failed", "stalled")]
-    running = any(r["state"] in ("queued", "running") for r in rows)
+    running = any(r["state"] in ("queued", "running", "cancelling") for r in rows)
+    seconds_left = None
+    if running and per_second:
+        seconds_left = round(left / per_second)
+    elif running and tokens_per_second:
+        # No text finished yet: at most max_new_tokens a text, so this is an upper bound.
+        budget = max((r.get("max_new_tokens") or 0) for r in rows) if rows else 0
+        seconds_left = round(left * budget / tokens_per_second) if budget else None
+    beats = [j.heartbeat_at for j in jobs if j.heartbeat_at and j.state == "running"]
     return {
         "study": study.slug,
         "status": study.status,
@@ -119,8 +142,10 @@ def generation_progress(study: Study) -> dict[str, Any]:
         "total": total,
         "percent": _percent(done, total),
         "texts_per_minute": round(per_second * 60, 1) if per_second else None,
-        "tokens_per_second": round(tokens / seconds, 1) if seconds > 0 else None,
-        "seconds_left": round(left / per_second) if per_second and running else None,
+        "tokens_per_second": round(tokens_per_second, 1) if tokens_per_second else None,
+        "seconds_left": seconds_left,
+        "heartbeat_age_s": round((now - max(beats)).total_seconds()) if beats else None,
+        "cancelled": any(r["state"] == "cancelled" for r in rows),
         "running": running,
         "finished": bool(jobs)
         and all(j.state == GenerationJob.State.DONE for j in jobs)
@@ -133,7 +158,7 @@ def generation_progress(study: Study) -> dict[str, Any]:
                 "article"
             )
         ],
-        "at": timezone.now().isoformat(),
+        "at": now.isoformat(),
     }
 
 

@@ -71,6 +71,7 @@
     setText(root, "rate", fmt(data.texts_per_minute, " texts/min"));
     setText(root, "tokens", fmt(data.tokens_per_second, " tokens/s"));
     setText(root, "left", data.finished ? "done" : (data.running ? duration(data.seconds_left) : "–"));
+    setText(root, "heartbeat", data.heartbeat_age_s === null || data.heartbeat_age_s === undefined ? "–" : "seen " + data.heartbeat_age_s + " s ago");
     root.setAttribute("data-done", data.done);
     root.setAttribute("data-total", data.total);
     var tbody = root.querySelector("tbody[data-jobs]");
@@ -78,7 +79,7 @@
       tbody.textContent = "";
       data.jobs.forEach(function (j) {
         tbody.appendChild(row([j.condition, badge(j.state), j.done + " / " + (j.total || "?"),
-          j.done_batches + " / " + (j.total_batches || "?"), fmt(j.new_tokens), fmt(j.attempts)], [2, 3, 4, 5]));
+          j.done_batches + " / " + (j.total_batches || "?"), fmt((j.new_tokens || 0) + (j.batch_tokens || 0)), fmt(j.attempts)], [2, 3, 4, 5]));
       });
     }
     var failedBox = root.querySelector("[data-failed]");

@@ -14,7 +14,7 @@ from studies.access import access_study_by_user
 from studies.models import Article, Study
 from studies.selectors.dashboard import generation_progress, preview_samples, review_articles
 from studies.selectors.judging import ItemView, item_view, shown_content
-from studies.services.generation import generation_start
+from studies.services.generation import generation_cancel, generation_start
 from studies.services.studies import ATTENTION_PAIRED, ATTENTION_SINGLE, StudyError
 from studies.services.texts import article_drop, article_restore
 from webapp.forms.dashboard import ExcludeForm
@@ -41,6 +41,24 @@ def generation_start_view(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, f"Generation queued for {len(jobs)} condition(s).")
         else:
             messages.info(request, "Every job is done or already running.")
+    return redirect("dashboard:study", slug=study.slug)
+
+
+@login_required
+@require_POST
+def generation_cancel_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """Stop generation; what is stored stays, and generating again resumes from there."""
+    study = access_study_by_user(request.user, slug, write=True)
+    try:
+        stopped = generation_cancel(study=study, actor=request.user)
+    except StudyError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Generation cancelled ({stopped} job{'s' if stopped != 1 else ''}). Stored texts "
+            "are kept; generate again to resume, or edit the study first.",
+        )
     return redirect("dashboard:study", slug=study.slug)
 
 
