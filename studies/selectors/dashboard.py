@@ -68,6 +68,8 @@ def generation_progress(study: Study) -> dict[str, Any]:
                     "total_batches": 0,
                     "percent": 0,
                     "error": "",
+                    "new_tokens": 0,
+                    "batch_tokens": 0,
                 }
             )
             continue
@@ -423,9 +425,51 @@ def corpora_summaries() -> list[dict[str, Any]]:
     )
 
 
+ACTION_WORDS = {
+    "create": "created",
+    "edit": "spec edited",
+    "generate": "generation started",
+    "generation_done": "generation finished",
+    "generation_cancelled": "generation cancelled",
+    "needs_attention": "needs attention",
+    "ready": "ready to launch",
+    "drop_failed": "article dropped by generation",
+    "drop_excluded": "article excluded",
+    "restore_excluded": "exclusion undone",
+    "launch": "launched",
+    "pause": "paused",
+    "resume": "resumed",
+    "close": "closed",
+    "peek": "peek at accuracy",
+    "peek_opt_in": "opted in to peeking",
+    "report": "report built",
+    "report_failed": "report failed",
+    "export": "download",
+    "share": "shared",
+    "unshare": "unshared",
+    "withdraw": "judge withdrawn",
+}
+
+
 def audit_log(study: Study, limit: int | None = None) -> list[AuditEvent]:
+    """The study's audit events, newest first, each with ``label``: the action in words
+    (the stored action name stays in exports)."""
     qs = AuditEvent.objects.filter(study=study).select_related("actor").order_by("-at", "-id")
-    return list(qs[:limit] if limit else qs)
+    events = list(qs[:limit] if limit else qs)
+    for event in events:
+        event.label = ACTION_WORDS.get(event.action, event.action.replace("_", " "))
+    return events
+
+
+def params_words(params: int | None) -> str:
+    """A model size as people write it: 134,515,008 -> "135M", 1.3e9 -> "1.3B"."""
+    if not params:
+        return "–"
+    for size, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if params >= size:
+            value = params / size
+            return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
+    return str(params)
 
 
 def pilot_frame(study: Study):

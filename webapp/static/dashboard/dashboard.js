@@ -174,6 +174,20 @@
       poll(root, kind === "progress" ? renderProgress : renderMonitor);
     });
 
+    // The preview frame grows to the judge's whole page, so the scale and Submit show.
+    document.querySelectorAll("iframe[data-fit-content]").forEach(function (frame) {
+      function fit() {
+        try {
+          var doc = frame.contentDocument;
+          if (doc && doc.documentElement) {
+            frame.style.height = Math.max(400, doc.documentElement.scrollHeight + 8) + "px";
+          }
+        } catch (e) { /* another origin: keep the fixed height */ }
+      }
+      frame.addEventListener("load", fit);
+      fit();
+    });
+
     // Conditions in the study form: add one from the empty template.
     var add = document.getElementById("add-condition");
     if (add) {

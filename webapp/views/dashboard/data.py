@@ -215,12 +215,13 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
                 "study is closed, and the look is logged.",
             )
             return redirect("dashboard:report", slug=study.slug)
-        if not closed:
-            study = peek_opt_in(study=study, actor=request.user)
         if not JudgeItem.objects.filter(judge__study=study, answered_at__isnull=False).exists():
+            # Nothing to see, so nothing is logged as a look.
             return _report_page(
                 request, study, service, problem="No answers yet: there is nothing to analyse."
             )
+        if not closed:
+            study = peek_opt_in(study=study, actor=request.user)
         want = request.POST.get("download", "")
         try:
             with tempfile.TemporaryDirectory(prefix="newseval-report-") as tmp:

@@ -14,6 +14,7 @@ from studies.selectors.dashboard import (
     audit_log,
     corpora_summaries,
     generation_progress,
+    params_words,
     pilot_frame,
     study_summaries,
 )
@@ -189,7 +190,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         study,
         "overview",
         {
-            "conditions": study.conditions.order_by("position"),
+            "conditions": _conditions_for_display(study),
             "n_articles": articles.count(),
             "dropped": articles.filter(dropped=True),
             "progress": generation_progress(study),
@@ -203,6 +204,13 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
             else None,
         },
     )
+
+
+def _conditions_for_display(study: Study) -> list:
+    conditions = list(study.conditions.order_by("position"))
+    for condition in conditions:
+        condition.params_words = params_words(condition.params)
+    return conditions
 
 
 def _edit_refused(request: HttpRequest, study: Study) -> HttpResponse | None:
