@@ -27,14 +27,19 @@ class Readiness:
     advice: list[str] = field(default_factory=list)
 
 
-_REASON = re.compile(r"^(?:(?P<cond>[^:]+): )?(?P<kind>[a-z_]+)")
+# A generation drop reads "CONDITION: all candidates rejected: 0: too_short: 3 words < 10;
+# 1: repetition: ..."; the rule names after each candidate number are what to count.
+_RULE = re.compile(r"(?:^|[:;] )\d+: ([a-z_]+)")
 
 
 def _reason_kinds(reasons: list[str]) -> Counter:
+    """How many articles each rule dropped (an article counts once per rule)."""
     kinds: Counter = Counter()
     for reason in reasons:
-        m = _REASON.match(reason)
-        kinds[m.group("kind") if m else reason] += 1
+        found = set(_RULE.findall(reason))
+        if not found:
+            found = {"human_unshowable" if "human text" in reason else "other"}
+        kinds.update(found)
     return kinds
 
 
@@ -64,7 +69,10 @@ def study_readiness(study: Study) -> Readiness:
     )
     if failed:
         kinds = _reason_kinds([sa.drop_reason for sa in failed])
-        listed = ", ".join(f"{n} {_KIND_WORDS.get(k, k)}" for k, n in kinds.most_common())
+        listed = ", ".join(
+            f"{n} {_KIND_WORDS.get(k, k)}"
+            for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
         out.problems.append(f"Generation dropped {len(failed)}: {listed}.")
         if kinds.get("too_short") or kinds.get("too_short_after_cut"):
             out.advice.append(_too_short_advice(study, conditions))
@@ -73,7 +81,7 @@ def study_readiness(study: Study) -> Readiness:
                 "Texts repeated themselves: raise repetition_penalty or temperature, or "
                 "allow more candidates per article."
             )
-        if set(kinds) - {"too_short", "too_short_after_cut", "repetition"}:
+        if set(kinds) - {"too_short", "too_short_after_cut", "repetition"}:  # read them
             out.advice.append(
                 "Read the dropped texts on the Texts page; more candidates per article give "
                 "each one more chances."
@@ -93,6 +101,8 @@ _KIND_WORDS = {
     "repetition": "repetitive",
     "empty": "empty",
     "prompt_echo": "repeating the prompt",
+    "human_unshowable": "with a human text that cannot be shown",
+    "other": "for other reasons",
 }
 
 

@@ -61,13 +61,16 @@ def test_a_study_that_drops_every_article_needs_attention(make_study):
     assert study_readiness(study).can_launch
     for sa in study.study_articles.select_related("article"):
         article_drop(
-            study=study, article=sa.article, kind="failed", reason="small: too_short: 31 words < 40"
+            study=study,
+            article=sa.article,
+            kind="failed",
+            reason="small: all candidates rejected: 0: too_short: 31 words < 40; 1: empty",
         )
     study.refresh_from_db()
     assert study.status == Study.Status.ATTENTION
     readiness = study_readiness(study)
     assert not readiness.can_launch and readiness.usable == 0
-    assert "8 too short" in " ".join(readiness.problems)
+    assert "8 empty, 8 too short" in " ".join(readiness.problems)
     assert any("max_new_tokens" in a for a in readiness.advice)
     assert AuditEvent.objects.filter(study=study, action="needs_attention").exists()
 
