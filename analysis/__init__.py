@@ -8,21 +8,24 @@ A plain library (no Django): tidy rows in, small result objects out.
 >>> plan = plan_power(accuracy=0.55, sd_judge=0.5, sd_article=0.5)
 """
 
-from analysis.data import load_export, prepare_responses
-from analysis.figures import power_figure
-from analysis.pipeline import analyze, analyze_path
-from analysis.power import PowerPlan, plan_power
-from analysis.report import write_report
-from analysis.results import Results
+from importlib import import_module
 
-__all__ = [
-    "PowerPlan",
-    "Results",
-    "analyze",
-    "analyze_path",
-    "load_export",
-    "plan_power",
-    "power_figure",
-    "prepare_responses",
-    "write_report",
-]
+# Loaded on first use, so that ``python -m analysis.power`` does not import itself twice.
+_WHERE = {
+    "PowerPlan": "analysis.power",
+    "Results": "analysis.results",
+    "analyze": "analysis.pipeline",
+    "analyze_path": "analysis.pipeline",
+    "load_export": "analysis.data",
+    "plan_power": "analysis.power",
+    "power_figure": "analysis.figures",
+    "prepare_responses": "analysis.data",
+    "write_report": "analysis.report",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")

@@ -4,6 +4,11 @@ Per condition, reliability data is judges (coders) x shown texts (units), missin
 did not see a text. Rating protocol: the 1-5 ratings with level_of_measurement="ordinal" and
 "nominal" (both stated explicitly; the package default would be "interval"). Paired protocol:
 which text was picked as human, coded per unit, nominal.
+
+Interval: percentile bootstrap over units (the shown texts are the sampled items; each replicate
+draws as many texts as there are, with replacement, keeping every judge's answers to them),
+``n_boot`` replicates from a seeded Generator. A replicate with fewer than two distinct values
+has no alpha and is skipped; the count used is reported.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import pandas as pd
 
 @dataclass
 class AgreementResult:
-    table: pd.DataFrame  # condition, level, alpha, judges, units
+    table: pd.DataFrame  # condition, level, alpha, ci_low, ci_high, n_boot, judges, units
 
 
 def reliability_matrix(frame: pd.DataFrame, value: str) -> np.ndarray:
@@ -25,7 +30,30 @@ def reliability_matrix(frame: pd.DataFrame, value: str) -> np.ndarray:
     return m.to_numpy(dtype=float)
 
 
-def agreement_analysis(frame: pd.DataFrame, order: list[str] | None = None) -> AgreementResult:
+def _alpha(data: np.ndarray, level: str, paired: bool) -> float:
+    pairable = (np.isfinite(data).sum(0) >= 2).sum()
+    values = np.unique(data[np.isfinite(data)])
+    if pairable == 0 or len(values) < 2:
+        return np.nan
+    return float(
+        krippendorff.alpha(
+            reliability_data=data,
+            level_of_measurement=level,
+            value_domain=None
+            if level == "nominal"
+            else ([0.0, 1.0] if paired else [1.0, 2, 3, 4, 5]),
+        )
+    )
+
+
+def agreement_analysis(
+    frame: pd.DataFrame,
+    order: list[str] | None = None,
+    *,
+    n_boot: int = 200,
+    seed: int = 0,
+    alpha_level: float = 0.05,
+) -> AgreementResult:
     paired = bool(frame["paired"].any())
     if paired:
         f = frame.assign(_v=frame["correct"].astype(float))
@@ -39,26 +67,26 @@ def agreement_analysis(frame: pd.DataFrame, order: list[str] | None = None) -> A
         if sub.empty:
             continue
         data = reliability_matrix(sub, "_v")
+        rng = np.random.default_rng([seed, len(rows)])
+        draws = [rng.integers(0, data.shape[1], data.shape[1]) for _ in range(n_boot)]
         for level in levels:
-            pairable = (np.isfinite(data).sum(0) >= 2).sum()
-            values = np.unique(data[np.isfinite(data)])
-            if pairable == 0 or len(values) < 2:
-                alpha = np.nan
-            else:
-                alpha = float(
-                    krippendorff.alpha(
-                        reliability_data=data,
-                        level_of_measurement=level,
-                        value_domain=None
-                        if level == "nominal"
-                        else ([0.0, 1.0] if paired else [1.0, 2, 3, 4, 5]),
-                    )
-                )
+            est = _alpha(data, level, paired)
+            reps = np.array([_alpha(data[:, d], level, paired) for d in draws]) if n_boot else []
+            reps = np.asarray(reps, dtype=float)
+            reps = reps[np.isfinite(reps)]
+            lo, hi = (
+                np.quantile(reps, [alpha_level / 2, 1 - alpha_level / 2])
+                if np.isfinite(est) and len(reps) >= 20
+                else (np.nan, np.nan)
+            )
             rows.append(
                 {
                     "condition": name,
                     "level": level,
-                    "alpha": alpha,
+                    "alpha": est,
+                    "ci_low": float(lo),
+                    "ci_high": float(hi),
+                    "n_boot": int(len(reps)),
                     "judges": data.shape[0],
                     "units": data.shape[1],
                 }

@@ -1,4 +1,4 @@
-"""Loading and validating the tidy ``responses.csv`` format (issue 5) into a canonical frame.
+"""Loading and validating the tidy ``responses.csv`` (``studies.services.exports``) as a frame.
 
 Every later module works on the frame returned by :func:`prepare_responses`, whose columns are:
 
@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from studies.protocol import Protocol, is_correct
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "study",
@@ -120,6 +122,21 @@ def _string_column(frame: pd.DataFrame, column: str) -> np.ndarray:
     return _text(frame[column])
 
 
+def _score(protocol: str, rating: np.ndarray, choice: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """``studies.protocol.is_correct`` for every row: 1.0, 0.0, or NaN where it says nothing.
+
+    The rule is asked once per distinct (rating, choice, truth), so a million rows cost
+    one group-by, not a million calls.
+    """
+    out = np.full(len(rating), np.nan)
+    keys = pd.DataFrame({"rating": rating, "choice": choice, "truth": truth})
+    groups = keys.groupby(["rating", "choice", "truth"], dropna=False, sort=False).indices
+    for (r, c, t), index in groups.items():
+        said = is_correct(protocol, None if np.isnan(r) else r, c, t)
+        out[index] = np.nan if said is None else float(said)
+    return out
+
+
 def prepare_responses(responses: pd.DataFrame) -> pd.DataFrame:
     """Validate a tidy responses frame and return the canonical frame described above.
 
@@ -161,7 +178,7 @@ def prepare_responses(responses: pd.DataFrame) -> pd.DataFrame:
         raise _bad("human_side", frame, bad, "expected 'left', 'right' or blank")
 
     protocol = np.char.lower(_string_column(frame, "protocol").astype(str))
-    paired = (protocol == "paired") | ((protocol == "") & (choice != "") & np.isnan(rating))
+    paired = (protocol == Protocol.PAIRED) | ((protocol == "") & (choice != "") & np.isnan(rating))
     is_attention = _bool_column(frame, "is_attention")
     is_practice = _bool_column(frame, "is_practice")
     scored = ~is_attention & ~is_practice
@@ -182,7 +199,7 @@ def prepare_responses(responses: pd.DataFrame) -> pd.DataFrame:
     bad = rated & scored & ~np.isnan(rating) & ~np.isin(is_machine, [0, 1])
     if bad.any():
         raise _bad("is_machine", frame, bad, "expected 0 or 1 where a rating is given")
-    derived = np.where(rating == 3, np.nan, ((rating >= 4) == (is_machine == 1)).astype(float))
+    derived = _score(Protocol.SINGLE, rating, choice, is_machine == 1)
     check = rated & scored & ~np.isnan(rating)
     # The exported `correct` must agree with rating and is_machine; a mismatch means corrupt data.
     mismatch = check & ~(np.isnan(correct) & np.isnan(derived)) & (correct != derived)
@@ -193,7 +210,9 @@ def prepare_responses(responses: pd.DataFrame) -> pd.DataFrame:
     if bad.any():
         raise _bad("choice", frame, bad, "blank choice in a paired row")
     have_side = paired & (human_side != "")
-    paired_correct = np.where(have_side, (choice == human_side).astype(float), correct)
+    paired_correct = np.where(
+        have_side, _score(Protocol.PAIRED, rating, choice, human_side), correct
+    )
     bad = paired_scored & np.isnan(paired_correct)
     if bad.any():
         raise _bad("correct", frame, bad, "paired row needs human_side or correct")

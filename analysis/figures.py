@@ -1,5 +1,5 @@
-"""The report's figures as PNG bytes: accuracy vs size, ROC, per-article difficulty, time per
-item, calibration, and the power planner's curves.
+"""The report's figures as PNG bytes that carry an SVG twin: accuracy vs size, ROC,
+per-article difficulty, time per item, calibration, and the power planner's curves.
 
 matplotlib's object API only (``Figure``, rendered by Agg), never pyplot, so figures can be
 drawn in a web server's worker threads without touching global GUI state.
@@ -8,6 +8,7 @@ drawn in a web server's worker threads without touching global GUI state.
 from __future__ import annotations
 
 import io
+import itertools
 
 import matplotlib
 import matplotlib.ticker
@@ -16,11 +17,26 @@ from matplotlib.figure import Figure
 
 from analysis.results import Results
 
+_SVG_COUNTER = itertools.count()
 
-def _png(fig) -> bytes:
+
+class FigureBytes(bytes):
+    """PNG bytes that also carry the same figure as SVG text (``.svg``)."""
+
+    svg: str = ""
+
+
+def _png(fig) -> FigureBytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    return buf.getvalue()
+    out = FigureBytes(buf.getvalue())
+    svg = io.StringIO()
+    # No date in the SVG; text stays text (searchable, selectable).
+    salt = f"newseval-{next(_SVG_COUNTER)}"  # distinct ids for several SVGs inline on one page
+    with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
+        fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+    out.svg = svg.getvalue()
+    return out
 
 
 def figure_accuracy(res: Results) -> bytes | None:

@@ -1,15 +1,11 @@
 """The primary accuracy model (ANALYSIS.md row 4): correct ~ condition + (1|judge) + (1|article).
 
-Fitted with statsmodels' ``BinomialBayesMixedGLM`` (variational Bayes, mean-field; priors: fixed
-effects N(0, 2^2), log random-effect SDs N(0, 1)), optimised with L-BFGS-B (memory 100), which
-reaches the same optimum as the default BFGS many times faster on studies of this size.
-
-Mean-field VB is known to understate the posterior SD of the fixed effects, because it ignores
-their correlation with the random effects (the control's intercept SD came out ~5x too small on
-simulated data). So the intervals and z tests reported here use the Laplace/PIRLS covariance of
-the fixed effects at the VB estimates: V = (X'WX - X'WZ (Z'WZ + L^-1)^-1 Z'WX)^-1 with
-W = diag(p(1 - p)) and L = diag(sd_group^2), which is the covariance glmer reports given the
-variance components. The VB posterior SDs are reported beside it for transparency.
+Fitted by maximum likelihood under the Laplace approximation exactly as ``lme4::glmer(...,
+nAGQ = 1)`` does (:mod:`analysis.glmm`: PIRLS inside the profiled Laplace deviance, SEs from the
+Hessian over the variance and fixed-effect parameters). Checked against glmer on the committed
+fixtures in ``tests/analysis/reference`` (agreement in ``tests/analysis/test_glmm.py``). The
+paired protocol uses the same model with correct = "picked the human text" and the article
+(title) as the second grouping factor.
 
 Outcomes: "primary" uses non-neutral answers (the paper's rule); "all_answers" scores "I don't
 know" as wrong; "half_credit" scores "I don't know" answers alternately 1 and 0 along each
@@ -19,19 +15,16 @@ gives every judge half credit for their neutral answers without inventing extra 
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import stats
 from scipy.special import expit
-from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
+
+from analysis.glmm import fit_glmm
 
 OUTCOMES = ("primary", "all_answers", "half_credit")
-# A longer L-BFGS memory halves the iterations on this (2 x (fixed + random effects))-dimensional
-# ELBO: 87 instead of 174 iterations on 25k judgments, same optimum to 1e-3.
-_OPTS = {"maxcor": 100}
 
 
 @dataclass
@@ -41,11 +34,13 @@ class MixedResult:
     n_judges: int
     n_articles: int
     reference: str
-    fixed: pd.DataFrame  # term, estimate, vb_sd, se, z, p, ci_low, ci_high
+    fixed: pd.DataFrame  # term, estimate, se, z, p, ci_low, ci_high
     conditions: pd.DataFrame  # condition, logit, se, accuracy, ci_low, ci_high, marginal_accuracy
-    variance: pd.DataFrame  # group, log_sd, log_sd_vb_sd, sd, sd_low, sd_high
+    variance: pd.DataFrame  # group, sd, sd_se, sd_low, sd_high, levels
     method: str
     converged: bool = True
+    deviance: float = float("nan")
+    warnings: list[str] = field(default_factory=list)
 
 
 def outcome_column(frame: pd.DataFrame, outcome: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -71,40 +66,6 @@ def outcome_column(frame: pd.DataFrame, outcome: str) -> tuple[pd.DataFrame, np.
     raise ValueError(f"unknown outcome {outcome!r}; expected one of {OUTCOMES}")
 
 
-def laplace_fixed_cov(
-    X: np.ndarray,
-    w: np.ndarray,
-    j_codes: np.ndarray,
-    a_codes: np.ndarray,
-    nj: int,
-    na: int,
-    sd_judge: float,
-    sd_article: float,
-) -> np.ndarray:
-    """(X'WX - X'WZ H^-1 Z'WX)^-1 with H = Z'WZ + diag(1/sd^2), exploiting the structure.
-
-    Every judgment has one judge and one article, so H's judge block and article block are
-    diagonal and only the judge x article block B is full. Eliminating the judges first leaves
-    an (articles x articles) system: cost O(judges x articles), not O((judges + articles)^3),
-    which keeps studies with thousands of judges cheap.
-    """
-    dj = np.bincount(j_codes, weights=w, minlength=nj) + 1.0 / sd_judge**2
-    da = np.bincount(a_codes, weights=w, minlength=na) + 1.0 / sd_article**2
-    B = np.zeros((nj, na))
-    np.add.at(B, (j_codes, a_codes), w)
-    p = X.shape[1]
-    cj = np.zeros((nj, p))
-    ca = np.zeros((na, p))
-    np.add.at(cj, j_codes, X * w[:, None])
-    np.add.at(ca, a_codes, X * w[:, None])
-    binv = B / dj[:, None]  # D_j^-1 B
-    schur_a = np.diag(da) - B.T @ binv
-    ya = np.linalg.solve(schur_a, ca - binv.T @ cj)
-    yj = (cj - B @ ya) / dj[:, None]
-    xtwx = (X.T * w) @ X
-    return np.linalg.inv(xtwx - (cj.T @ yj + ca.T @ ya))
-
-
 def fit_mixed(
     frame: pd.DataFrame,
     *,
@@ -112,14 +73,13 @@ def fit_mixed(
     order: list[str] | None = None,
     reference: str | None = None,
     alpha: float = 0.05,
-    start: MixedResult | None = None,
-    seed: int = 0,
+    hessian: bool = True,
 ) -> MixedResult:
     """Fit the logistic mixed model on scored judgments of a prepared frame.
 
     Treatment coding with ``reference`` (default: the control, else the first condition) as the
-    intercept; every other condition gets a log-odds difference from it. ``start``: a fit of
-    the same design (e.g. the primary outcome) whose VB solution seeds the optimiser.
+    intercept; every other condition gets a log-odds difference from it. ``hessian=False``
+    skips the Hessian (conditional-covariance SEs), for power simulations.
     """
     data, y = outcome_column(frame, outcome)
     conditions = [
@@ -134,42 +94,15 @@ def fit_mixed(
     j_codes, j_names = pd.factorize(data["judge"].to_numpy())
     a_codes, a_names = pd.factorize(data["article"].to_numpy())
     nj, na = len(j_names), len(a_names)
-    n = len(data)
-    rows = np.concatenate([np.arange(n), np.arange(n)])
-    cols = np.concatenate([j_codes, nj + a_codes])
-    Z = sparse.csr_array((np.ones(2 * n), (rows, cols)), shape=(n, nj + na))
-    ident = np.concatenate([np.zeros(nj, dtype=int), np.ones(na, dtype=int)])
     names = ["(Intercept)"] + [f"condition[{c}]" for c in others]
-    model = BinomialBayesMixedGLM(y, X, Z, ident, fep_names=names, vcp_names=["judge", "article"])
-    # statsmodels draws random starting SDs; without a seeded Generator refits would differ.
-    rng = np.random.default_rng(seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        warm = getattr(start, "_vb_state", None)
-        if warm is not None and len(warm[0]) == len(names) + 2 + nj + na:
-            fit = model.fit_vb(
-                mean=warm[0], sd=warm[1], fit_method="L-BFGS-B", rng=rng, minim_opts=_OPTS
-            )
-        else:
-            fit = model.fit_vb(fit_method="L-BFGS-B", rng=rng, minim_opts=_OPTS)
-    beta = np.asarray(fit.fe_mean)
-    b = np.asarray(fit.vc_mean)
-    log_sd = np.asarray(fit.vcp_mean)
-    sd_group = np.exp(log_sd)
-
-    # Laplace covariance of the fixed effects given the variance components (see module doc).
-    eta = X @ beta + Z @ b
-    p = expit(eta)
-    w = p * (1 - p)
-    V = laplace_fixed_cov(X, w, j_codes, a_codes, nj, na, sd_group[0], sd_group[1])
-    se = np.sqrt(np.diag(V))
+    fit = fit_glmm(y, X, (j_codes, a_codes), hessian=hessian)
+    beta, se, V = fit.beta, fit.se, fit.cov
     z = beta / se
     zc = stats.norm.ppf(1 - alpha / 2)
     fixed = pd.DataFrame(
         {
             "term": names,
             "estimate": beta,
-            "vb_sd": np.asarray(fit.fe_sd),
             "se": se,
             "z": z,
             "p": 2 * stats.norm.sf(np.abs(z)),
@@ -177,6 +110,7 @@ def fit_mixed(
             "ci_high": beta + zc * se,
         }
     )
+    sd_group = fit.theta
     # Per-condition accuracy for a typical judge on a typical article (random effects at 0),
     # and the population-average (marginal) accuracy integrating over both random effects.
     gh_x, gh_w = np.polynomial.hermite_e.hermegauss(30)
@@ -202,21 +136,19 @@ def fit_mixed(
                 "marginal_accuracy": float((weight * expit(lo + shift)).sum()),
             }
         )
-    vsd = np.asarray(fit.vcp_sd)
     variance = pd.DataFrame(
         {
             "group": ["judge", "article"],
-            "log_sd": log_sd,
-            "log_sd_vb_sd": vsd,
             "sd": sd_group,
-            "sd_low": np.exp(log_sd - zc * vsd),
-            "sd_high": np.exp(log_sd + zc * vsd),
+            "sd_se": fit.theta_se,
+            "sd_low": np.clip(sd_group - zc * fit.theta_se, 0, None),
+            "sd_high": sd_group + zc * fit.theta_se,
             "levels": [nj, na],
         }
     )
-    result = MixedResult(
+    return MixedResult(
         outcome=outcome,
-        n_obs=n,
+        n_obs=len(data),
         n_judges=nj,
         n_articles=na,
         reference=reference,
@@ -224,10 +156,11 @@ def fit_mixed(
         conditions=pd.DataFrame(crow),
         variance=variance,
         method=(
-            "statsmodels BinomialBayesMixedGLM.fit_vb (L-BFGS-B); fixed-effect SEs from the "
-            "Laplace covariance at the VB estimates; random-effect SD intervals from VB"
+            "maximum likelihood, Laplace approximation as lme4::glmer(nAGQ = 1): PIRLS inside "
+            f"the deviance optimised over SDs and fixed effects; SEs: {fit.se_method}; "
+            "random-effect SD intervals: Wald, from the same Hessian"
         ),
-        converged=bool(getattr(fit.optim_retvals, "success", True)),
+        converged=fit.converged,
+        deviance=fit.deviance,
+        warnings=list(fit.warnings),
     )
-    result._vb_state = (np.asarray(fit.params), np.concatenate([fit.fe_sd, fit.vcp_sd, fit.vc_sd]))
-    return result

@@ -41,9 +41,9 @@ class PowerPlan:
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict (for the dashboard)."""
-        from analysis.results import jsonable
+        from analysis.results import dataclass_dict
 
-        return jsonable(self)
+        return dataclass_dict(self)
 
 
 def _quasi_t(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -227,3 +227,98 @@ def plan_power(
         analytic=pd.DataFrame(analytic),
         note=note,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m analysis.power --spec STUDY.toml [--condition NAME] [--test t|welch|mixed]``.
+
+    Power for the study's own tests (difference from the control, Holm; TOST equivalence to
+    chance with the spec's margin) over judges per list; see :mod:`analysis.planner`.
+    """
+    import argparse
+    import json
+    import sys
+
+    from analysis.planner import (
+        TESTS,
+        PlanDesign,
+        load_spec,
+        pilot_assumptions,
+        plan_study,
+        stated_assumptions,
+    )
+
+    ap = argparse.ArgumentParser(prog="python -m analysis.power", description=main.__doc__)
+    ap.add_argument("--spec", required=True, help="the study's TOML spec")
+    ap.add_argument("--condition", help="model condition to plan for (asked if several)")
+    ap.add_argument("--test", choices=TESTS, default="t", help="difference test (default t)")
+    ap.add_argument("--accuracy", action="append", default=[], metavar="NAME=P")
+    ap.add_argument("--sd-judge", type=float)
+    ap.add_argument("--sd-article", type=float)
+    ap.add_argument("--neutral-rate", type=float, default=0.0)
+    ap.add_argument("--pilot", help="pilot export folder or responses.csv")
+    ap.add_argument("--judges", default="5,10,15,20,30,40,60,80", help="judges per list")
+    ap.add_argument("--target", type=float, default=0.8)
+    ap.add_argument("--n-sims", type=int, default=400)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true", help="print the plan as JSON")
+    args = ap.parse_args(argv)
+    try:
+        design = PlanDesign.from_spec(load_spec(args.spec))
+        models = [c for c in design.conditions if c != design.control]
+        condition = args.condition or (models[0] if len(models) == 1 else None)
+        if condition is None:
+            raise ValueError(
+                f"choose the condition to plan for: --condition {{{','.join(models)}}}"
+            )
+        acc = {}
+        for item in args.accuracy:
+            name, _, value = item.partition("=")
+            acc[name] = float(value)
+        stated = stated_assumptions(
+            design,
+            accuracy=acc,
+            sd_judge=args.sd_judge,
+            sd_article=args.sd_article,
+            neutral_rate=args.neutral_rate,
+        )
+        assumptions = stated
+        if args.pilot:
+            from analysis.data import load_export
+
+            assumptions = pilot_assumptions(load_export(args.pilot).responses, design, stated)
+        plan = plan_study(
+            design,
+            assumptions,
+            condition=condition,
+            test=args.test,
+            judges_per_list=[int(x) for x in args.judges.split(",")],
+            target=args.target,
+            n_sims=args.n_sims,
+            seed=args.seed,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(plan.to_dict(), indent=2))
+        return 0
+    for w in plan.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    a = plan.assumptions
+    print(
+        f"Assumptions ({a.source}): accuracy "
+        + ", ".join(f"{c} {v:.2f}" for c, v in a.accuracy.items())
+        + f"; SD judge {a.sd_judge:.2f}, article {a.sd_article:.2f} (logit); "
+        f"'I don't know' {a.neutral_rate:.0%}; {plan.n_sims} simulations per size."
+    )
+    print(plan.grid.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    for line in plan.sentences():
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

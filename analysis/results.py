@@ -53,14 +53,21 @@ SECTIONS: tuple[str, ...] = (
 )
 
 
+def dataclass_dict(value: Any) -> dict[str, Any]:
+    """A dataclass's fields as JSON-ready values (for ``to_dict`` methods)."""
+    return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+
+
 def jsonable(value: Any) -> Any:
     """Plain JSON types; NaN and infinities become null."""
     if isinstance(value, pd.DataFrame):
         return [jsonable(r) for r in value.to_dict(orient="records")]
     if isinstance(value, pd.Series):
         return jsonable(value.to_dict())
+    if callable(getattr(value, "to_dict", None)) and not isinstance(value, type):
+        return jsonable(value.to_dict())  # a section object's own JSON form
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return dataclass_dict(value)
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -109,8 +116,11 @@ class Results:
         }
         for name in SECTIONS:
             out[name] = jsonable(self.sections.get(name))
-        if "paired" in self.sections:
-            out["paired"] = jsonable(self.sections["paired"])
+        # Sections beyond the original sixteen (paired, and any added to
+        # analysis.sections.SECTIONS) follow in the order they were built.
+        for name, value in self.sections.items():
+            if name not in SECTIONS:
+                out[name] = jsonable(value)
         out["simulated_judges"] = self.simulated.to_dict() if self.simulated else None
         return out
 

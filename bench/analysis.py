@@ -1,4 +1,4 @@
-"""Benchmark of the analysis library (issue 6).
+"""Benchmark of the analysis library.
 
     .venv/bin/python bench/analysis.py [--rows 1000000] [--report-rows 25000] [--n-boot 2000]
 

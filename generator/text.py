@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 # Abbreviations whose trailing period does not end a sentence. Lower-case, without the period.
@@ -75,27 +76,48 @@ def _is_abbreviation(paragraph: str, dot_end: int) -> bool:
     return token in _ABBREVIATIONS
 
 
+def sentence_ends(text: str) -> Iterator[int]:
+    """Offsets just past each sentence end in ``text`` (the one sentence rule).
+
+    A sentence ends at ``.``, ``!`` or ``?`` (with closing quotes or brackets) followed by white
+    space, except after a known abbreviation or a single-letter initial.
+    """
+    for match in _SENTENCE_END.finditer(text):
+        if text[match.start()] == "." and match.end() - match.start() == 1:
+            if _is_abbreviation(text, match.start() + 1):
+                continue
+        yield match.end()
+
+
 def split_sentences(paragraph: str) -> list[str]:
     """Split one paragraph into sentences, keeping each sentence's own text (no joining spaces).
 
-    A sentence ends at ``.``, ``!`` or ``?`` (with closing quotes or brackets) followed by white
-    space, except after a known abbreviation or a single-letter initial. A final fragment without
-    terminal punctuation is returned as the last element too; callers decide whether it counts.
+    Sentences end where :func:`sentence_ends` says. A final fragment without terminal
+    punctuation is returned as the last element too; callers decide whether it counts.
     """
     sentences: list[str] = []
     start = 0
-    for match in _SENTENCE_END.finditer(paragraph):
-        if paragraph[match.start()] == "." and match.end() - match.start() == 1:
-            if _is_abbreviation(paragraph, match.start() + 1):
-                continue
-        piece = paragraph[start : match.end()].strip()
+    for end in sentence_ends(paragraph):
+        piece = paragraph[start:end].strip()
         if piece:
             sentences.append(piece)
-        start = match.end()
+        start = end
     rest = paragraph[start:].strip()
     if rest:
         sentences.append(rest)
     return sentences
+
+
+def first_sentence(text: str) -> tuple[str, str]:
+    """``text``'s first sentence and the rest (the rest keeps its paragraph breaks).
+
+    >>> first_sentence('He said "Go." Then he left.')
+    ('He said "Go."', 'Then he left.')
+    """
+    stripped = text.strip()
+    for end in sentence_ends(stripped):
+        return stripped[:end].rstrip(), stripped[end:].lstrip()
+    return stripped, ""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ import math
 import random
 from dataclasses import dataclass
 
+from studies.protocol import Design, Protocol
+
 
 @dataclass(frozen=True)
 class EntryPlan:
@@ -54,16 +56,16 @@ def build_lists(
     items_per_judge: int,
     seed: int | str,
 ) -> list[ListPlan]:
-    if protocol not in ("single", "paired"):
+    if protocol not in tuple(Protocol):
         raise ValueError(f"protocol must be single or paired, got {protocol!r}")
-    if design not in ("between", "within"):
+    if design not in tuple(Design):
         raise ValueError(f"design must be between or within, got {design!r}")
     if not conditions:
         raise ValueError("at least one condition is needed")
     if len(set(articles)) != len(articles):
         raise ValueError("article keys must be unique")
     per_judge = items_per_judge or len(articles)
-    c_in_list = len(conditions) if design == "within" else 1
+    c_in_list = len(conditions) if design == Design.WITHIN else 1
     if per_judge < 2 * c_in_list:
         raise ValueError(
             f"{per_judge} items per judge cannot balance {2 * c_in_list} groups; "
@@ -78,7 +80,7 @@ def build_lists(
     for b, block in enumerate(blocks):
         groups = _balanced_groups(block, c_in_list)
         block_tag = f"-b{b + 1}" if n_blocks > 1 else ""
-        if design == "between":
+        if design == Design.BETWEEN:
             for cond in conditions:
                 for l_index in range(2):
                     entries = _entries(groups, l_index, [cond], protocol)
@@ -117,7 +119,7 @@ def _entries(
     for g, group in enumerate(groups):
         t = (g + l_index) % (2 * c)
         for key in group:
-            if protocol == "single":
+            if protocol == Protocol.SINGLE:
                 out.append(EntryPlan(key, conditions[t % c], is_machine=t >= c))
             else:
                 out.append(

@@ -6,9 +6,18 @@ are the items; a Judge is assigned one list and gets a queue of JudgeItems, each
 which holds at most one answer.
 """
 
+from enum import StrEnum
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from studies.protocol import Design, Platform, Protocol, Side, Stage
+
+
+def choices(values: type[StrEnum]) -> list[tuple[str, str]]:
+    """A field's choices from one of ``studies.protocol``'s enumerations."""
+    return [(member.value, member.value) for member in values]
 
 
 class Corpus(models.Model):
@@ -80,8 +89,8 @@ class Study(models.Model):
     spec = models.JSONField(help_text="The validated spec with every default filled in.")
     spec_source = models.TextField(blank=True, help_text="The spec file as written.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
-    protocol = models.CharField(max_length=10)
-    design = models.CharField(max_length=10)
+    protocol = models.CharField(max_length=10, choices=choices(Protocol))
+    design = models.CharField(max_length=10, choices=choices(Design))
     seed = models.BigIntegerField()
     secret = models.CharField(
         max_length=64,
@@ -265,7 +274,7 @@ class ListEntry(models.Model):
     condition = models.ForeignKey(Condition, null=True, on_delete=models.CASCADE, related_name="+")
     text = models.ForeignKey(Text, null=True, on_delete=models.PROTECT, related_name="+")
     machine_text = models.ForeignKey(Text, null=True, on_delete=models.PROTECT, related_name="+")
-    human_side = models.CharField(max_length=5, blank=True)  # paired: "left" or "right"
+    human_side = models.CharField(max_length=5, blank=True, choices=choices(Side))  # paired
     is_attention = models.BooleanField(default=False)
     attention = models.JSONField(null=True, blank=True)  # title, body(s), expected answer
 
@@ -290,14 +299,14 @@ class Judge(models.Model):
     )
     token = models.CharField(max_length=64, unique=True)
     pseudonym = models.CharField(max_length=64, db_index=True)
-    platform = models.CharField(max_length=10)  # prolific, mturk, link
+    platform = models.CharField(max_length=10, choices=choices(Platform))
     # Restricted: platform ids are exported only to the payments file.
     external_id = models.CharField(max_length=200, null=True, blank=True)
     platform_meta = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     simulated = models.BooleanField(default=False)
     consent_version = models.CharField(max_length=40, blank=True)
-    stage = models.CharField(max_length=20, default="consent")
+    stage = models.CharField(max_length=20, choices=choices(Stage), default=Stage.CONSENT.value)
     item_count = models.PositiveIntegerField(default=0, help_text="Length of the queue.")
     closing = models.JSONField(default=dict, blank=True)
     flags = models.JSONField(default=list, blank=True)
@@ -327,7 +336,7 @@ class JudgeItem(models.Model):
     served_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
-    choice = models.CharField(max_length=5, blank=True)
+    choice = models.CharField(max_length=5, blank=True, choices=choices(Side))
     confidence = models.PositiveSmallIntegerField(null=True, blank=True)
     server_ms = models.PositiveIntegerField(null=True, blank=True)
     visible_ms = models.PositiveIntegerField(default=0)
@@ -373,9 +382,9 @@ class PracticeAnswer(models.Model):
     position = models.PositiveIntegerField()
     article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="+")
     is_machine = models.BooleanField(null=True, blank=True)  # single protocol
-    human_side = models.CharField(max_length=5, blank=True)  # paired protocol
+    human_side = models.CharField(max_length=5, blank=True, choices=choices(Side))  # paired
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
-    choice = models.CharField(max_length=5, blank=True)
+    choice = models.CharField(max_length=5, blank=True, choices=choices(Side))
     confidence = models.PositiveSmallIntegerField(null=True, blank=True)
     answered_at = models.DateTimeField()
 
@@ -399,3 +408,33 @@ class ApiToken(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+
+class PowerPlanRun(models.Model):
+    """One power-planner simulation, run by a worker (issue 15). Its row is the truth."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="power_runs"
+    )
+    study = models.ForeignKey(
+        Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    pilot = models.ForeignKey(
+        Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    params = models.JSONField(default=dict, help_text="The planner form's values.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

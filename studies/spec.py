@@ -16,18 +16,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.text import PARAGRAPH_RULES
+from studies.protocol import Design, Platform, Protocol
 
-PROTOCOLS = ("single", "paired")
-DESIGNS = ("between", "within")
-PLATFORMS = ("link", "prolific", "mturk")
+PROTOCOLS = tuple(p.value for p in Protocol)
+DESIGNS = tuple(d.value for d in Design)
+PLATFORMS = tuple(p.value for p in Platform)
 PROMPT_FORMATS = ("plain", "chat")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}$")
 # Slugs that would shadow dashboard pages.
 RESERVED_SLUGS = {"new", "upload-spec", "corpora", "power", "api", "static", "admin"}
 
 DEFAULTS: dict[str, Any] = {
-    "protocol": "single",
-    "design": "between",
+    "protocol": Protocol.SINGLE.value,
+    "design": Design.BETWEEN.value,
     "seed": None,  # None: a random seed, drawn when the spec is parsed and then stored
     "target_words": 200,
     "paragraphs": "match",
@@ -50,7 +51,7 @@ ARTICLE_DEFAULTS: dict[str, Any] = {
 PRACTICE_DEFAULTS: dict[str, Any] = {"enabled": False, "items": 2}
 ATTENTION_DEFAULTS: dict[str, Any] = {"count": 0, "positions": []}
 RECRUITMENT_DEFAULTS: dict[str, Any] = {
-    "platform": "link",
+    "platform": Platform.LINK.value,
     "completion_code": "",
     "completion_url": "",
     "pay": "",
@@ -262,7 +263,7 @@ def parse_spec(
         and not re.match(r"^https?://", rec["completion_url"])
     ):
         c.problems.append("[recruitment].completion_url: must start with http:// or https://")
-    if rec.get("platform") == "prolific" and not (
+    if rec.get("platform") == Platform.PROLIFIC and not (
         rec.get("completion_code") or rec.get("completion_url")
     ):
         c.problems.append("[recruitment]: a Prolific study needs completion_code or completion_url")
@@ -289,7 +290,7 @@ def parse_spec(
 
     spec["conditions"] = _conditions(raw.get("conditions"), c, models)
 
-    if spec["attention_checks"].get("count") and spec["protocol"] == "paired":
+    if spec["attention_checks"].get("count") and spec["protocol"] == Protocol.PAIRED:
         pass  # paired attention checks ask for a side; supported
     if c.problems:
         raise SpecError(c.problems)
@@ -393,7 +394,7 @@ def _cross_checks(spec: dict[str, Any], c: _Checker) -> None:
         c.problems.append(
             f"items_per_judge = {per_judge} is more than the study's {n_articles} articles"
         )
-    groups = 2 * (len(conditions) if spec["design"] == "within" else 1)
+    groups = 2 * (len(conditions) if spec["design"] == Design.WITHIN else 1)
     if per_judge < groups:
         c.problems.append(
             f"items_per_judge = {per_judge} is too few: a {spec['design']} design with "

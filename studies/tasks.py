@@ -3,23 +3,26 @@
 from celery import shared_task
 from celery.signals import worker_ready
 
+from studies.services.generation import generation_run as run_generation
+from studies.services.generation import jobs_reconcile
+from studies.services.power import power_run_execute
+
 
 @shared_task(name="studies.tasks.generation_run", acks_late=True)
 def generation_run(job_id: int) -> None:
-    from studies.services.generation import generation_run as run
-
-    run(job_id=job_id)
+    run_generation(job_id=job_id)
 
 
 @shared_task(name="studies.tasks.reconcile_jobs")
 def reconcile_jobs() -> list[int]:
-    from studies.services.generation import jobs_reconcile
-
     return jobs_reconcile()
 
 
 @worker_ready.connect
 def _reconcile_on_start(**kwargs) -> None:
-    from studies.services.generation import jobs_reconcile
-
     jobs_reconcile()
+
+
+@shared_task(name="studies.tasks.power_plan_run", acks_late=True)
+def power_plan_run(run_id: int) -> None:
+    power_run_execute(run_id=run_id)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("upload-spec/", studies.study_upload, name="study-upload"),
     path("corpora/upload/", studies.corpus_upload, name="corpus-upload"),
     path("power/", studies.power, name="power"),
+    path("power/<int:run_id>/", studies.power_run, name="power-run"),
     path("<slug:slug>/", studies.study_detail, name="study"),
     path("<slug:slug>/spec.toml", studies.study_spec, name="spec"),
     path("<slug:slug>/copy/", studies.study_copy_view, name="copy"),

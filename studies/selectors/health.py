@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection
 
@@ -34,10 +35,8 @@ def _workers(broker_ok: bool) -> dict[str, Any]:
         return {"ok": True, "mode": "in-process"}
     if not broker_ok:
         return {"ok": False, "error": "broker unreachable"}
-    from webapp.celery import app
-
     try:
-        replies = app.control.inspect(timeout=1.0).active_queues() or {}
+        replies = current_app.control.inspect(timeout=1.0).active_queues() or {}
     except Exception as exc:  # noqa: BLE001
         return {"ok": False, "error": str(exc)}
     queues = sorted({q["name"] for qs in replies.values() for q in qs})

@@ -13,12 +13,12 @@ import json
 import re
 from dataclasses import dataclass
 
-from django.db import connection
 from django.utils.html import format_html_join
 
 from generator.text import normalize_typography, paragraphs_of
+from studies import judge_sql
 from studies.models import Article, Judge, JudgeItem, ListEntry, PracticeAnswer, Study
-from studies.selectors.rows import RowShape
+from studies.protocol import Platform, Protocol, Side
 
 _SPACES = re.compile(r"\s+")
 
@@ -107,14 +107,14 @@ def entry_content(*, entry: ListEntry, protocol: str) -> EntryContent:
         title, subtitle = att.get("title", ""), att.get("subtitle", "")
         raw = (
             [att.get("body", "")]
-            if protocol == "single"
+            if protocol == Protocol.SINGLE
             else [att.get("left", ""), att.get("right", "")]
         )
     else:
         title, subtitle = entry.article.title, entry.article.subtitle
-        if protocol == "single":
+        if protocol == Protocol.SINGLE:
             raw = [entry.text.body]
-        elif entry.human_side == "left":
+        elif entry.human_side == Side.LEFT:
             raw = [entry.text.body, entry.machine_text.body]
         else:
             raw = [entry.machine_text.body, entry.text.body]
@@ -147,52 +147,14 @@ def current_item_view(*, item: JudgeItem, study: Study, total: int) -> ItemView:
     )
 
 
-# The judge's pages run the statements below on every request. They are written in SQL
-# that PostgreSQL and SQLite both run, because building them with the ORM cost more CPU
-# than running them (see rows.py).
-CURRENT_ITEM = RowShape(
-    JudgeItem,
-    [
-        "id",
-        "judge_id",
-        "position",
-        "entry_id",
-        "token",
-        "served_at",
-        "visible_ms",
-        "paste_count",
-        "copy_count",
-        "tabaway_count",
-    ],
-)
-_CURRENT_ITEM = f"""
-    SELECT {CURRENT_ITEM.columns()}
-    FROM {JudgeItem._meta.db_table}
-    WHERE judge_id = %s AND answered_at IS NULL
-    ORDER BY position
-    LIMIT 1
-"""
-_JUDGE = RowShape(Judge)
-_JUDGE_BY_TOKENS = f"""
-    SELECT {_JUDGE.columns("j")}, s.status, s.design_hash
-    FROM {Judge._meta.db_table} j JOIN {Study._meta.db_table} s ON s.id = j.study_id
-    WHERE s.slug = %s AND j.token IN ({{marks}})
-"""
 # A browser can hold judges of many studies; only this many are looked up.
 MAX_SESSION_JUDGES = 50
 _STUDY_DEFERRED = ("frozen", "spec_source")
 
 
-def judge_current_item(*, judge: Judge, lock: bool = False) -> JudgeItem | None:
-    """The judge's first unanswered item (only the columns serving and answering use);
-    ``lock``: row-locked until the transaction ends, where the database can."""
-    sql = _CURRENT_ITEM
-    if lock and connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [judge.pk])
-        row = cursor.fetchone()
-    return None if row is None else CURRENT_ITEM.load(row)
+def judge_current_item(*, judge: Judge) -> JudgeItem | None:
+    """The judge's first unanswered item (only the columns serving and answering use)."""
+    return judge_sql.current_item(judge_id=judge.pk)
 
 
 def judge_for_session(*, slug: str, tokens: list[str]) -> Judge | None:
@@ -205,15 +167,10 @@ def judge_for_session(*, slug: str, tokens: list[str]) -> Judge | None:
     tokens = [t for t in tokens if isinstance(t, str)][-MAX_SESSION_JUDGES:]
     if not tokens:
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _JUDGE_BY_TOKENS.format(marks=", ".join(["%s"] * len(tokens))), [slug, *tokens]
-        )
-        row = cursor.fetchone()
-    if row is None:
+    found = judge_sql.judge_by_tokens(slug=slug, tokens=tokens)
+    if found is None:
         return None
-    judge = _JUDGE.load(row)
-    study_status, design_hash = row[-2:]
+    judge, study_status, design_hash = found
     if design_hash:
         study = _launched_study(judge.study_id, design_hash)
         study.status = study_status
@@ -273,10 +230,10 @@ def practice_item(*, study: Study, position: int) -> PracticeItem | None:
     if position >= len(frozen):
         return None
     item = frozen[position]
-    if study.protocol == "single":
+    if study.protocol == Protocol.SINGLE:
         raw = [item["machine"] if item["is_machine"] else item["human"]]
     else:
-        left = item["human_side"] == "left"
+        left = item["human_side"] == Side.LEFT
         raw = [item["human"], item["machine"]] if left else [item["machine"], item["human"]]
     view = item_view(
         token=f"practice-{position + 1}",
@@ -351,14 +308,16 @@ def debrief_for_judge(*, judge: Judge) -> Debrief:
             DebriefRow(
                 title=plain_line(entry.article.title),
                 protocol=judge.study.protocol,
-                is_machine=entry.text.is_machine if judge.study.protocol == "single" else None,
+                is_machine=entry.text.is_machine
+                if judge.study.protocol == Protocol.SINGLE
+                else None,
                 human_side=entry.human_side,
             )
         )
     for answer in PracticeAnswer.objects.filter(judge=judge).select_related("article"):
         articles.setdefault(answer.article_id, answer.article)
     credits = sorted((_credit(a) for a in articles.values()), key=lambda c: c.title.lower())
-    machine = sum(1 for r in rows if r.is_machine or r.protocol == "paired")
+    machine = sum(1 for r in rows if r.is_machine or r.protocol == Protocol.PAIRED)
     return Debrief(rows=rows, credits=credits, machine_count=machine)
 
 
@@ -383,14 +342,16 @@ def judge_completion(*, judge: Judge) -> Completion:
         raise PermissionError("completion is given only after the answers are committed")
     recruitment = judge.study.spec.get("recruitment", {})
     action, assignment = "", ""
-    if judge.platform == "mturk":
+    if judge.platform == Platform.MTURK:
         base = judge.platform_meta.get("turkSubmitTo", "").rstrip("/")
         action = f"{base}/mturk/externalSubmit" if base in MTURK_HOSTS else ""
         assignment = judge.platform_meta.get("assignmentId", "")
     return Completion(
         platform=judge.platform,
         code=judge.completion_code,
-        redirect_url=recruitment.get("completion_url", "") if judge.platform == "prolific" else "",
+        redirect_url=recruitment.get("completion_url", "")
+        if judge.platform == Platform.PROLIFIC
+        else "",
         mturk_action=action,
         mturk_assignment_id=assignment,
     )

@@ -7,13 +7,13 @@ import datetime as dt
 import hashlib
 import io
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import transaction
 
+from generator.text import first_sentence, word_count
 from studies.models import Article, Corpus
 
 REQUIRED = ("title", "body")
@@ -36,47 +36,6 @@ RECOGNISED = {
     "source_file",
 }
 MAX_ERRORS_SHOWN = 25
-
-# A sentence ends at . ! or ? (optionally followed by a closing quote or bracket) before
-# whitespace and a capital letter, digit or opening quote.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]?\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])")
-_ABBREVIATIONS = {
-    "mr",
-    "mrs",
-    "ms",
-    "dr",
-    "prof",
-    "st",
-    "jr",
-    "sr",
-    "gen",
-    "gov",
-    "sen",
-    "rep",
-    "lt",
-    "col",
-    "capt",
-    "sgt",
-    "no",
-    "vs",
-    "inc",
-    "co",
-    "corp",
-    "ltd",
-    "jan",
-    "feb",
-    "aug",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-    "u.s",
-    "u.k",
-    "e.g",
-    "i.e",
-    "a.m",
-    "p.m",
-}
 
 
 class CorpusImportError(Exception):
@@ -103,21 +62,6 @@ class ParsedArticle:
     line: int
     key: str
     fields: dict
-
-
-def word_count(text: str) -> int:
-    return len(text.split())
-
-
-def first_sentence(text: str) -> tuple[str, str]:
-    """Split ``text`` into its first sentence and the rest."""
-    stripped = text.strip()
-    for match in _SENTENCE_END.finditer(stripped):
-        before = stripped[: match.start() + 1].split()[-1].rstrip(".!?")
-        if before.lower() in _ABBREVIATIONS or (len(before) <= 2 and before[:1].isupper()):
-            continue  # "Mr. Smith", "U.S. officials", "J. Doe"
-        return stripped[: match.end()].rstrip(), stripped[match.end() :].lstrip()
-    return stripped, ""
 
 
 def strip_leading(body: str, prefix: str) -> str | None:

@@ -22,6 +22,7 @@ from typing import Any
 from django.db import transaction
 
 from studies.models import AuditEvent, Judge, JudgeItem, Study, StudyArticle, Text
+from studies.protocol import Protocol, is_correct
 from studies.services.studies import audit
 
 RESPONSE_COLUMNS = [
@@ -81,10 +82,10 @@ def _correct(item: JudgeItem) -> int | None:
             return int(item.rating == expected["expected_rating"])
         return int(item.choice == expected.get("expected_choice"))
     if entry.machine_text_id:
-        return int(item.choice == entry.human_side) if item.choice else None
-    if item.rating is None or item.rating == 3:
-        return None
-    return int((item.rating >= 4) == entry.text.is_machine)
+        correct = is_correct(Protocol.PAIRED, item.rating, item.choice, entry.human_side)
+    else:
+        correct = is_correct(Protocol.SINGLE, item.rating, item.choice, entry.text.is_machine)
+    return None if correct is None else int(correct)
 
 
 def judge_exclusions(study: Study, judges: Iterable[Judge]) -> dict[int, list[str]]:
@@ -394,10 +395,3 @@ def study_export(
         tmp.replace(path)
         written.append(path)
     return written
-
-
-@transaction.atomic
-def judge_withdraw(*, judge: Judge, actor=None) -> None:
-    """Withdraw a judge and delete their data; exports and reports no longer contain them."""
-    audit(study=judge.study, action="withdraw", actor=actor, judge=judge.pseudonym)
-    judge.delete()

@@ -17,9 +17,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from studies.models import Article, Candidate, Condition, GenerationJob, Study, StudyArticle
+from studies.queueing import enqueue
 from studies.randomness import derived_int
 from studies.services.studies import StudyError, audit
 from studies.services.texts import text_store
+
+# The Celery task that runs one job (studies/tasks.py), sent by name: no import of the tasks.
+GENERATION_TASK = "studies.tasks.generation_run"
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +46,6 @@ def generation_start(
 
     With ``send=False`` the jobs are only prepared, for a caller that runs them itself.
     """
-    from studies.queueing import enqueue
-    from studies.tasks import generation_run as generation_task
-
     study = Study.objects.select_for_update().get(pk=study.pk)
     if study.is_frozen:
         raise StudyError("the study is launched; its texts are frozen")
@@ -73,7 +74,7 @@ def generation_start(
         job.save(update_fields=["state", "error", "cancel_requested"])
         jobs.append(job)
         if send:
-            enqueue(generation_task, job.pk)
+            enqueue(GENERATION_TASK, job.pk)
     if not jobs:
         running = GenerationJob.objects.filter(
             study=study, state__in=[GenerationJob.State.QUEUED, GenerationJob.State.RUNNING]
@@ -453,9 +454,6 @@ def _finish(job: GenerationJob, inputs: _Inputs) -> None:
 
 def jobs_reconcile() -> list[int]:
     """Re-send jobs whose message may have been lost or whose worker died."""
-    from studies.queueing import enqueue
-    from studies.tasks import generation_run as generation_task
-
     resent = []
     with transaction.atomic():
         for job in GenerationJob.objects.select_for_update(skip_locked=True).filter(
@@ -466,6 +464,6 @@ def jobs_reconcile() -> list[int]:
                     # Re-send once per stale period while the message waits in a queue.
                     job.heartbeat_at = timezone.now()
                     job.save(update_fields=["heartbeat_at"])
-                enqueue(generation_task, job.pk)
+                enqueue(GENERATION_TASK, job.pk)
                 resent.append(job.pk)
     return resent

@@ -5,8 +5,7 @@ whose condition only one of the racers can meet (an item is answered only while 
 no answer), or runs under a row lock on the judge, so each item keeps exactly one
 answer. Serving touches only the database: never Redis.
 
-Stages, in order: consent, instructions, practice (when the study has one), items,
-closing, done.
+Stages, in order: ``studies.protocol.STAGE_ORDER`` (practice only when the study has one).
 """
 
 from __future__ import annotations
@@ -20,14 +19,15 @@ import secrets
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from studies import judge_sql
 from studies.models import EntryAttempt, Judge, JudgeItem, PracticeAnswer, Study
-from studies.selectors.judging import CURRENT_ITEM, judge_current_item, practice_item
+from studies.protocol import Platform, Protocol, Side, Stage, next_stage
+from studies.selectors.judging import judge_current_item, practice_item
 
-STAGES = ("consent", "instructions", "practice", "items", "closing", "done")
 # Visible time may run a little ahead of the server's clock (the page was open before
 # the first byte arrived); more than this is not believed.
 VISIBLE_SLACK_MS = 5_000
@@ -81,13 +81,7 @@ def entry_attempt_allow(*, key: str, rate: str, now: dt.datetime | None = None) 
     now = now or timezone.now()
     since = now - window
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            digest = hashlib.sha256(f"entry:{key}".encode()).digest()
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(%s)",
-                    [int.from_bytes(digest[:8], "big", signed=True)],
-                )
+        judge_sql.advisory_lock(f"entry:{key}")
         recent = EntryAttempt.objects.filter(key=key, at__gte=since).count()
         if recent >= limit:
             return False
@@ -133,15 +127,9 @@ def judge_meta_refresh(*, judge: Judge, meta: dict) -> Judge:
 
 def judge_stage_next(*, judge: Judge, stage: str) -> str:
     """The stage after ``stage`` for this judge's study."""
-    if stage == "consent":
-        return "instructions"
-    if stage == "instructions":
-        return "practice" if judge.study.spec.get("practice", {}).get("enabled") else "items"
-    if stage == "practice":
-        return "items"
-    if stage == "items":
-        return "closing"
-    return "done"
+    if stage == Stage.INSTRUCTIONS:  # only this step reads the study's spec
+        return next_stage(stage, practice=bool(judge.study.spec.get("practice", {}).get("enabled")))
+    return next_stage(stage, practice=False)
 
 
 def _advance(judge: Judge, expected: str, **fields) -> Judge:
@@ -154,17 +142,17 @@ def _advance(judge: Judge, expected: str, **fields) -> Judge:
                 setattr(locked, key, value)
             locked.save(update_fields=["stage", *fields])
             if (
-                locked.stage == "items"
+                locked.stage == Stage.ITEMS
                 and not locked.items.filter(answered_at__isnull=True).exists()
             ):
-                locked.stage = "closing"
+                locked.stage = Stage.CLOSING
                 locked.save(update_fields=["stage"])
     return locked
 
 
 def judge_consent(*, judge: Judge) -> Judge:
     """Record consent with the version of the consent text the judge agreed to."""
-    return _advance(judge, "consent", consent_version=judge.study.spec["consent_version"])
+    return _advance(judge, Stage.CONSENT, consent_version=judge.study.spec["consent_version"])
 
 
 def judge_withdraw(*, judge: Judge) -> Judge:
@@ -178,7 +166,7 @@ def judge_withdraw(*, judge: Judge) -> Judge:
 
 
 def judge_instructions_done(*, judge: Judge) -> Judge:
-    return _advance(judge, "instructions")
+    return _advance(judge, Stage.INSTRUCTIONS)
 
 
 # --- practice ---------------------------------------------------------------------------
@@ -201,7 +189,7 @@ def practice_answer(
     now = now or timezone.now()
     with transaction.atomic():
         locked = Judge.objects.select_for_update().get(pk=judge.pk)
-        if locked.stage != "practice" or position != practice_position(judge=locked):
+        if locked.stage != Stage.PRACTICE or position != practice_position(judge=locked):
             return None
         item = practice_item(study=locked.study, position=position)
         if item is None:
@@ -221,7 +209,7 @@ def practice_answer(
 
 
 def practice_finish(*, judge: Judge) -> Judge:
-    return _advance(judge, "practice")
+    return _advance(judge, Stage.PRACTICE)
 
 
 # --- items ------------------------------------------------------------------------------
@@ -233,49 +221,18 @@ class Served:
     total: int
 
 
-# Serving and answering run on every item a judge sees, so their statements are written
-# in SQL that PostgreSQL and SQLite both run: built by the ORM they cost more CPU than
-# the database spends on them (see selectors/rows.py).
-_ITEMS = JudgeItem._meta.db_table
-# Finds the current item and marks it served in one statement; COALESCE keeps the first
-# time when a reload or a second tab serves it again.
-_SERVE = f"""
-    UPDATE {_ITEMS} SET served_at = COALESCE(served_at, %s)
-    WHERE id = (
-        SELECT id FROM {_ITEMS} WHERE judge_id = %s AND answered_at IS NULL
-        ORDER BY position LIMIT 1
-    )
-    RETURNING {CURRENT_ITEM.columns()}
-"""
-# Counts and visible time are added in the statement, so a page's report arriving at
-# the same moment (item_signal) is never lost; "answered_at IS NULL" lets exactly one of
-# two simultaneous submits store its answer.
-_ANSWER = f"""
-    UPDATE {_ITEMS} SET answered_at = %s, rating = %s, choice = %s, confidence = %s,
-        server_ms = %s,
-        visible_ms = CASE WHEN visible_ms + %s > %s THEN %s ELSE visible_ms + %s END,
-        paste_count = paste_count + %s, copy_count = copy_count + %s,
-        tabaway_count = tabaway_count + %s
-    WHERE id = %s AND answered_at IS NULL
-"""
-
-
 def item_serve(*, judge: Judge, now: dt.datetime | None = None) -> Served | None:
     """The judge's current item, marked served the first time (reloads keep that time)."""
     now = now or timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(_SERVE, [connection.ops.adapt_datetimefield_value(now), judge.pk])
-        row = cursor.fetchone()
-    return None if row is None else Served(item=CURRENT_ITEM.load(row), total=judge.item_count)
+    item = judge_sql.serve(judge_id=judge.pk, now=now)
+    return None if item is None else Served(item=item, total=judge.item_count)
 
 
 def _check_answer(protocol: str, rating, choice, confidence) -> None:
-    if protocol == "single":
+    if protocol == Protocol.SINGLE:
         if rating not in (1, 2, 3, 4, 5) or choice or confidence is not None:
             raise ValueError("a single-protocol answer is one rating from 1 to 5")
-    elif (
-        choice not in ("left", "right") or confidence not in (1, 2, 3, 4, 5) or (rating is not None)
-    ):
+    elif choice not in tuple(Side) or confidence not in (1, 2, 3, 4, 5) or (rating is not None):
         raise ValueError("a paired answer is a side (left or right) and a confidence 1 to 5")
 
 
@@ -299,7 +256,7 @@ def item_answer(
     """Store the judge's one answer to their current item. Raises AnswerRefused, or
     ValueError for an answer of the wrong shape."""
     now = now or timezone.now()
-    if judge.stage != "items" or judge.status != Judge.Status.ACTIVE:
+    if judge.stage != Stage.ITEMS or judge.status != Judge.Status.ACTIVE:
         raise AnswerRefused("stage")
     item = judge_current_item(judge=judge)
     if item is None or item.token != item_token:
@@ -312,29 +269,29 @@ def item_answer(
     cap = server_ms + VISIBLE_SLACK_MS
     visible = _clamp(visible_ms, cap)
     counts = [_clamp(n, MAX_COUNT_PER_REQUEST) for n in (pastes, copies, tabaways)]
-    params = [
-        connection.ops.adapt_datetimefield_value(now),
-        rating,
-        choice,
-        confidence,
-        server_ms,
-        *(visible, cap, cap, visible),
-        *counts,
-        item.pk,
-    ]
     # Only the last answer writes the judge's row, moving them on to the closing
     # questions, in the same transaction; being here is noted by judge_touch.
     queue = judge.item_count or JudgeItem.objects.filter(judge=judge).count()
     last = item.position + 1 >= queue
     with transaction.atomic() if last else contextlib.nullcontext():
-        with connection.cursor() as cursor:
-            cursor.execute(_ANSWER, params)
-            stored = cursor.rowcount == 1
+        stored = judge_sql.answer_store(
+            item_id=item.pk,
+            now=now,
+            rating=rating,
+            choice=choice,
+            confidence=confidence,
+            server_ms=server_ms,
+            visible=visible,
+            cap=cap,
+            pastes=counts[0],
+            copies=counts[1],
+            tabaways=counts[2],
+        )
         if not stored:  # a simultaneous submit stored its answer first
             raise AnswerRefused("answered")
         if last:
-            Judge.objects.filter(pk=judge.pk).update(stage="closing", last_seen_at=now)
-            judge.stage, judge.last_seen_at = "closing", now
+            Judge.objects.filter(pk=judge.pk).update(stage=Stage.CLOSING, last_seen_at=now)
+            judge.stage, judge.last_seen_at = Stage.CLOSING, now
     item.answered_at, item.server_ms = now, server_ms
     item.rating, item.choice, item.confidence = rating, choice, confidence
     item.visible_ms = min(item.visible_ms + visible, cap)
@@ -399,20 +356,20 @@ def judge_complete(*, judge: Judge, closing: dict, now: dt.datetime | None = Non
         locked = Judge.objects.select_for_update().select_related("study").get(pk=judge.pk)
         if locked.status == Judge.Status.COMPLETED:
             return locked
-        if locked.stage != "closing" or locked.status != Judge.Status.ACTIVE:
+        if locked.stage != Stage.CLOSING or locked.status != Judge.Status.ACTIVE:
             raise AnswerRefused("stage")
         if JudgeItem.objects.filter(judge=locked, answered_at__isnull=True).exists():
             raise AnswerRefused("stage")
         recruitment = locked.study.spec.get("recruitment", {})
-        if locked.platform == "prolific":
+        if locked.platform == Platform.PROLIFIC:
             code = recruitment.get("completion_code", "")
-        elif locked.platform == "mturk":
+        elif locked.platform == Platform.MTURK:
             code = ""
         else:
             code = recruitment.get("completion_code") or secrets.token_hex(4).upper()
         locked.closing = closing
         locked.status = Judge.Status.COMPLETED
-        locked.stage = "done"
+        locked.stage = Stage.DONE
         locked.completed_at = now
         locked.last_seen_at = now
         locked.completion_code = code

@@ -20,6 +20,7 @@ from generator.text import (
     word_count,
 )
 from studies.models import Article, Study
+from studies.protocol import Protocol
 from studies.randomness import derived_rng
 
 
@@ -100,9 +101,9 @@ def practice_build(*, study: Study) -> list[dict[str, Any]]:
                 "subtitle": article.subtitle,
                 "human": human,
                 "machine": machine,
-                "is_machine": first_kind if study.protocol == "single" else None,
+                "is_machine": first_kind if study.protocol == Protocol.SINGLE else None,
                 "human_side": ""
-                if study.protocol == "single"
+                if study.protocol == Protocol.SINGLE
                 else ("left" if first_kind else "right"),
             }
         )

@@ -25,6 +25,7 @@ from studies.models import (
     StudyList,
     Text,
 )
+from studies.protocol import Design, Protocol
 from studies.randomness import derived_key, new_secret, secret_digest
 from studies.services.practice import practice_build
 from studies.spec import ModelInfo, SpecError, parse_spec_text
@@ -387,7 +388,7 @@ def study_launch(*, study: Study, actor=None) -> Study:
     if len(usable) != len(kept):
         missing = sorted(sa.article.key for sa in kept if sa not in usable)
         raise StudyError(f"articles without texts for every condition: {', '.join(missing)}")
-    groups = 2 * (len(conditions) if study.design == "within" else 1)
+    groups = 2 * (len(conditions) if study.design == Design.WITHIN else 1)
     per_judge = min(spec["items_per_judge"] or len(usable), len(usable))
     if per_judge < groups:
         raise StudyError(
@@ -403,7 +404,7 @@ def study_launch(*, study: Study, actor=None) -> Study:
         items_per_judge=per_judge,
         seed=derived_key(study.secret, "design"),
     )
-    attention = ATTENTION_PAIRED if study.protocol == "paired" else ATTENTION_SINGLE
+    attention = ATTENTION_PAIRED if study.protocol == Protocol.PAIRED else ATTENTION_SINGLE
     n_checks = spec["attention_checks"]["count"]
     record_lists = []
     for index, plan in enumerate(plans):
@@ -420,7 +421,7 @@ def study_launch(*, study: Study, actor=None) -> Study:
         for pos, e in enumerate(plan.entries):
             cond = by_name[e.condition]
             article = by_key[e.article]
-            if study.protocol == "single":
+            if study.protocol == Protocol.SINGLE:
                 text = texts[(cond.pk, article.pk, bool(e.is_machine))]
                 entries.append(
                     ListEntry(

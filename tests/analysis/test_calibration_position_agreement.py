@@ -88,3 +88,9 @@ def test_agreement_reproduces_krippendorffs_published_example():
     assert t.loc["nominal", "alpha"] == pytest.approx(0.743, abs=5e-4)
     assert t.loc["ordinal", "alpha"] == pytest.approx(0.815, abs=5e-4)
     assert t.loc["ordinal", "judges"] == 4 and t.loc["ordinal", "units"] == 12
+    # bootstrap interval over texts: finite, around the estimate, reproducible by seed
+    for level in ("nominal", "ordinal"):
+        assert t.loc[level, "ci_low"] < t.loc[level, "alpha"] < t.loc[level, "ci_high"]
+        assert t.loc[level, "n_boot"] >= 150
+    again = agreement_analysis(pd.DataFrame(rows)).table.set_index("level")
+    assert again.loc["ordinal", "ci_low"] == t.loc["ordinal", "ci_low"]

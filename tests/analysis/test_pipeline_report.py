@@ -96,8 +96,12 @@ def test_report_is_self_contained_and_escaped(results, tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "launch &lt;b&gt;" in html
     srcs = re.findall(r"src='([^']*)'", html) + re.findall(r'src="([^"]*)"', html)
-    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
-    assert "<link" not in html
+    assert all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert "<link" not in html and "<script" not in html.lower()
+    # every figure inline as SVG, and written as SVG beside the PNG
+    assert html.count("<svg ") >= 5
+    for name in ("accuracy_vs_params", "roc", "difficulty", "time_per_item", "calibration"):
+        assert (tmp_path / f"{name}.svg").read_text().lstrip().startswith("<?xml")
     for name in (
         "accuracy_vs_params.png",
         "roc.png",
@@ -324,3 +328,43 @@ def test_a_sized_control_stays_off_the_scaling_curve():
     res = analyze(df, n_boot=100, power_sims=20)
     assert res["fits"]["points"]["condition"].tolist() == ["a", "b", "c"]
     assert res["timing"]["n_judges_fit"] == 3 * 8
+
+
+def test_findings_are_sentences_that_match_the_tables(results, tmp_path):
+    from analysis.report import findings
+
+    lines = findings(results)
+    pt = results["paper_table"]["table"].set_index("condition")
+    vs = results["vs_control"]["table"].set_index("condition")
+    for cond in pt.index:
+        line = next(x for x in lines if x.startswith(f"{cond}:"))
+        assert f"{100 * pt.loc[cond, 'mean_accuracy']:.1f}%" in line
+        assert f"{100 * pt.loc[cond, 'ci_low']:.1f}%" in line
+        assert "TOST p =" in line
+        if cond in vs.index:
+            differs = vs.loc[cond, "p_student_holm"] < 0.05
+            assert ("It differs from the control" in line) == differs
+    write_report(results, tmp_path)
+    html = (tmp_path / "report.html").read_text()
+    # findings come first, then the summary, then the sections; landmarks for axe
+    assert html.index("id='findings'") < html.index("id='summary'") < html.index("id='exclusions'")
+    assert "<main>" in html and "<header>" in html
+    assert "nan" not in re.sub(r"<svg.*?</svg>", "", html, flags=re.S).lower().replace(
+        "nanoseconds", ""
+    )
+    for phrase in ("TOST (two one-sided tests)", "d' (signal detection)", "Holm"):
+        assert phrase in html.replace("&#x27;", "'")
+
+
+def test_report_builds_when_nothing_is_left_to_score(tmp_path):
+    df = simulate_responses(SMALL[:2], judges_per_condition=4, n_articles=6, seed=9)
+    judges = pd.DataFrame(
+        {"judge": df["judge"].unique(), "excluded": 1, "exclusion_reason": "test", "simulated": 0}
+    )
+    df["simulated"] = False
+    res = analyze(df, judges, n_boot=50, power_sims=10)
+    assert res["paper_table"] is None and "paper_table" in res.errors
+    write_report(res, tmp_path)
+    html = (tmp_path / "report.html").read_text()
+    assert "Not estimable" in html and "id='exclusions'" in html
+    assert json.loads((tmp_path / "results.json").read_text())["exclusions"]["flow"]

@@ -246,10 +246,18 @@ def test_researcher_runs_a_study_in_the_browser(
     _shot(page, "10-audit-log")
     page.click("text=Studies >> nth=0")
     _shot(page, "11-study-list")
-    page.goto(
-        f"{base}/dashboard/power/?accuracy=0.6&sd_judge=0.4&sd_article=0.4"
-        "&judges=20,40,80&articles=10,25&target=0.8&alpha=0.05&n_sims=50"
-    )
+    page.goto(f"{base}/dashboard/power/")
+    page.fill("#id_accuracy", "0.6")
+    page.fill("#id_judges_per_list", "5, 20")
+    page.fill("#id_n_sims", "40")
+    page.click("#plan-power")
+    page.wait_for_selector("#power-state")
+    from studies.models import PowerPlanRun
+    from studies.services.power import power_run_execute
+
+    # The simulation is a background job; the test plays the worker.
+    power_run_execute(run_id=PowerPlanRun.objects.latest("id").id)
+    page.reload()
     page.wait_for_selector("#power-grid")
     _shot(page, "12-power-planner")
     from studies.models import AuditEvent

@@ -3,6 +3,7 @@ from generator.text import (
     cut_text,
     cut_to_sentences,
     distinct_ngram_ratio,
+    first_sentence,
     split_sentences,
     truncate_at_next_article,
     word_count,
@@ -80,3 +81,16 @@ def test_body_without_subtitle():
         "Second.\n\nThird."
     )
     assert body_without_subtitle("Other start.", "First sentence.") == "Other start."
+
+
+def test_first_sentence_uses_the_one_sentence_rule():
+    # The corpus importer's subtitle: the same rule as every other sentence cut.
+    assert first_sentence("Mr. Smith left at 5 p.m. on Friday.\n\nHe came back.") == (
+        "Mr. Smith left at 5 p.m. on Friday.",
+        "He came back.",
+    )
+    assert first_sentence("The U.S.S. Grayback sank. Divers found it.") == (
+        "The U.S.S. Grayback sank.",
+        "Divers found it.",
+    )
+    assert first_sentence("No sentence end here") == ("No sentence end here", "")

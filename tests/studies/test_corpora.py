@@ -4,8 +4,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from generator.text import first_sentence
 from studies.models import Article, Corpus
-from studies.services.corpora import CorpusImportError, corpus_import, first_sentence, strip_leading
+from studies.services.corpora import CorpusImportError, corpus_import, strip_leading
 
 
 def write_jsonl(path, rows):

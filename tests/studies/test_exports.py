@@ -11,8 +11,8 @@ from studies.services.exports import (
     OPTIONAL_COLUMNS,
     RESPONSE_COLUMNS,
     export_files,
-    judge_withdraw,
 )
+from studies.services.judge_data import judge_data_delete
 
 
 def answer_all(judge, rating_for):
@@ -86,7 +86,7 @@ def test_payments_only_on_request_and_withdrawal(make_live_study, tmp_path):
     answer_all(judge, lambda item: 1)
     assert "payments.csv" not in export_files(study)
     assert "PID-9" in export_files(study, payments=True)["payments.csv"]
-    judge_withdraw(judge=judge)
+    judge_data_delete(judge=judge)
     files = export_files(study)
     assert rows(files, "responses.csv") == [] and rows(files, "judges.csv") == []
     call_command("export", study.slug, "--out", str(tmp_path))

@@ -507,49 +507,77 @@ def test_report_needs_a_logged_peek_before_close(client_a, alice, make_live_stud
     assert study.peek_allowed
 
 
-def test_power_planner(client_a):
+_PLAN = {
+    "condition": "model",
+    "test": "t",
+    "accuracy": "0.55",
+    "control_accuracy": "0.86",
+    "sd_judge": "0.3",
+    "sd_article": "0.3",
+    "articles": "10",
+    "margin": "0.05",
+    "judges_per_list": "5, 20",
+    "target": "0.8",
+    "alpha": "0.05",
+    "n_sims": "40",
+}
+
+
+def test_power_planner_runs_as_a_background_job(client_a, alice, settings):
+    from studies.models import PowerPlanRun
+    from studies.services.power import power_run_execute
+
+    settings.CELERY_BROKER_URL = "memory://"  # queued, never run: the row is the truth
     url = reverse("dashboard:power")
     assert client_a.get(url).status_code == 200
-    page = client_a.get(
-        url,
-        {
-            "accuracy": "0.6",
-            "sd_judge": "0.3",
-            "sd_article": "0.3",
-            "judges": "10, 40",
-            "articles": "10",
-            "target": "0.8",
-            "alpha": "0.05",
-            "n_sims": "50",
-        },
-    ).content.decode()
-    assert 'id="power-grid"' in page and "Smallest number of judges" in page
-    bad = client_a.get(url, {"accuracy": "2", "judges": "1", "articles": "x"}).content.decode()
-    assert "power-grid" not in bad and "errorlist" in bad
+    response = client_a.post(url, _PLAN)
+    run = PowerPlanRun.objects.get(owner=alice)
+    assert response.status_code == 302 and response["Location"].endswith(f"/power/{run.id}/")
+    assert run.state == "queued" and run.result is None  # nothing simulated in the request
+    page = client_a.get(response["Location"]).content.decode()
+    assert "queued" in page and 'http-equiv="refresh"' in page
+    from django.test import Client
+
+    assert Client().get(response["Location"]).status_code == 302  # login required
+    power_run_execute(run_id=run.id)
+    run.refresh_from_db()
+    assert run.state == "done", run.error
+    page = client_a.get(response["Location"]).content.decode()
+    assert 'id="power-grid"' in page and "judges per list" in page
+    assert "equivalence of model to chance" in page and "refresh" not in page
+    bad = client_a.post(url, {**_PLAN, "accuracy": "2", "judges_per_list": "x"})
+    assert bad.status_code == 400 and b"errorlist" in bad.content
+    assert PowerPlanRun.objects.count() == 1
 
 
-def test_power_planner_from_a_closed_pilot(client_a, alice, make_live_study):
+def test_power_planner_asks_for_a_condition_of_the_chosen_study(
+    client_a, alice, make_live_study, settings
+):
+    from studies.models import PowerPlanRun
+    from studies.services.power import power_run_execute
     from studies.services.studies import study_transition
 
+    settings.CELERY_BROKER_URL = "memory://"
     study = _own(make_live_study(), alice)
     _answer_all(study, judges=6)
+    models = [c["name"] for c in study.spec["conditions"] if not c.get("control")]
     url = reverse("dashboard:power")
-    params = {
-        "pilot": study.slug,
-        "accuracy": "0.6",
-        "sd_judge": "0.3",
-        "sd_article": "0.3",
-        "judges": "10, 40",
-        "articles": "10",
-        "target": "0.8",
-        "alpha": "0.05",
-        "n_sims": "50",
-    }
-    live = client_a.get(url, params).content.decode()  # not closed: not offered as a pilot
-    assert "power-grid" not in live and "Select a valid choice" in live
+    wrong = client_a.post(url, {**_PLAN, "study": study.slug, "condition": "nope"})
+    assert wrong.status_code == 400 and b"choose one of the study" in wrong.content
+    live = client_a.post(
+        url, {**_PLAN, "study": study.slug, "condition": models[0], "pilot": study.slug}
+    )
+    assert live.status_code == 400 and b"Select a valid choice" in live.content  # not closed
     study_transition(study=study, action="close")
-    page = client_a.get(url, params).content.decode()
-    assert 'id="power-grid"' in page and "(pilot" in page, page[page.find("Power</h2>") :][:600]
+    ok = client_a.post(
+        url, {**_PLAN, "study": study.slug, "condition": models[0], "pilot": study.slug}
+    )
+    assert ok.status_code == 302
+    run = power_run_execute(run_id=PowerPlanRun.objects.get().id)
+    assert run.state == "done", run.error
+    # six judges cannot estimate two variances: said, and the stated SDs are used
+    assert any("too small to estimate the variances" in w for w in run.result["warnings"])
+    assert run.result["assumptions"]["sd_judge"] == 0.3
 
 
 def test_copy_a_launched_study_to_a_new_draft(client_a, alice, make_live_study):

@@ -387,18 +387,47 @@ class CopyForm(forms.Form):
 
 
 class PowerForm(forms.Form):
-    """Assumed effects (logit-scale SDs, as the mixed model estimates them) or a pilot."""
+    """The planner's question: which condition, which test, and the assumed effects.
 
+    The design (conditions, articles, margin) comes from one of the researcher's studies, or
+    from the numbers below when none is chosen. Accuracy and both SDs (logit scale, as the
+    mixed model estimates them) come from these fields or from a closed pilot study.
+    """
+
+    study = forms.ChoiceField(
+        required=False,
+        label="Design of study",
+        help_text="Empty: a control and one condition, with the articles below.",
+    )
+    condition = forms.CharField(
+        max_length=80,
+        initial="model",
+        label="Condition to plan for",
+        help_text="A model condition of that study (not the control).",
+    )
+    test = forms.ChoiceField(
+        choices=[
+            ("t", "Student t (the paper's)"),
+            ("welch", "Welch t"),
+            ("mixed", "mixed model z (slow)"),
+        ],
+        initial="t",
+        label="Difference test",
+        help_text="Against the control, Holm-adjusted; equivalence to chance is TOST.",
+    )
     pilot = forms.ChoiceField(
         required=False,
         label="Estimate from a closed study (pilot)",
-        help_text="Empty: use the assumed values below.",
+        help_text="Empty: use the stated values below.",
     )
     accuracy = forms.FloatField(
         initial=0.55,
         min_value=0.01,
         max_value=0.99,
-        help_text="Typical judge on a typical article.",
+        help_text="The condition's: typical judge on a typical article.",
+    )
+    control_accuracy = forms.FloatField(
+        initial=0.86, min_value=0.01, max_value=0.99, label="Control accuracy"
     )
     sd_judge = forms.FloatField(
         initial=0.5, min_value=0, max_value=5, label="SD of judges", help_text="Logit scale."
@@ -406,24 +435,42 @@ class PowerForm(forms.Form):
     sd_article = forms.FloatField(
         initial=0.5, min_value=0, max_value=5, label="SD of articles", help_text="Logit scale."
     )
-    judges = IntListField(initial="20, 40, 80, 160", label="Judges to try")
-    articles = IntListField(initial="10, 25, 50", label="Articles to try")
+    articles = forms.IntegerField(initial=25, min_value=2, max_value=2000)
+    margin = forms.FloatField(
+        initial=0.05, min_value=0.005, max_value=0.25, label="Equivalence margin"
+    )
+    judges_per_list = IntListField(initial="5, 10, 20, 40, 80", label="Judges per list to try")
     target = forms.FloatField(initial=0.8, min_value=0.5, max_value=0.99, label="Target power")
     alpha = forms.FloatField(initial=0.05, min_value=0.001, max_value=0.2)
     n_sims = forms.IntegerField(
-        initial=200, min_value=50, max_value=1000, label="Simulations per cell"
+        initial=200, min_value=20, max_value=2000, label="Simulations per size"
     )
 
-    def __init__(self, *args, pilots: list[str] | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        pilots: list[str] | None = None,
+        designs: dict[str, list[str]] | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        self.designs = designs or {}
         self.fields["pilot"].choices = [("", "none")] + [(s, s) for s in pilots or []]
+        self.fields["study"].choices = [("", "none")] + [(s, s) for s in self.designs]
 
     def clean(self):
         data = super().clean()
-        for key in ("judges", "articles"):
-            values = data.get(key) or []
-            if not values or len(values) > 8 or any(v < 2 or v > 2000 for v in values):
-                self.add_error(key, "give 1 to 8 whole numbers between 2 and 2000")
+        values = data.get("judges_per_list") or []
+        if not values or len(values) > 8 or any(v < 1 or v > 1000 for v in values):
+            self.add_error("judges_per_list", "give 1 to 8 whole numbers between 1 and 1000")
+        study, condition = data.get("study"), data.get("condition")
+        if study and condition and condition not in self.designs.get(study, []):
+            names = ", ".join(self.designs.get(study, [])) or "none"
+            self.add_error("condition", f"choose one of the study's model conditions: {names}")
+        if not study and condition == "control":
+            self.add_error("condition", "plan for a model condition, not the control")
+        if data.get("test") == "mixed" and (data.get("n_sims") or 0) > 200:
+            self.add_error("n_sims", "the mixed-model test allows at most 200 simulations")
         return data
 
 

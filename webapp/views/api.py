@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
+from studies.access import studies_for_user
 from studies.models import JudgeItem, Study
 from studies.services.tokens import bearer_key, token_user
 
@@ -16,12 +17,7 @@ def _study_for_token(request: HttpRequest, slug: str) -> Study | None:
     user = token_user(bearer_key(request))
     if user is None:
         return None
-    study = Study.objects.filter(slug=slug).first()
-    if study is None:
-        return None
-    if user.is_staff or study.owner_id == user.pk or study.shared_with.filter(pk=user.pk).exists():
-        return study
-    return None
+    return studies_for_user(user).filter(slug=slug).first()
 
 
 def _denied() -> JsonResponse:

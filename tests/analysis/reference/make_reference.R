@@ -56,3 +56,20 @@ writeLines(c(R.version.string, paste("lme4", as.character(packageVersion("lme4")
              paste("Matrix", as.character(packageVersion("Matrix"))),
              paste("generated", format(Sys.time(), "%Y-%m-%d %H:%M:%S %Z"))),
            file.path(here, "R_VERSIONS.txt"))
+
+# Further fixtures (issue 15): scored data sets written by make_data.py, fitted with nAGQ = 1.
+# vcov is glmer's default for a GLMM: from the finite-difference Hessian when it is usable.
+for (name in c("paper", "near_zero", "unbalanced")) {
+  g <- read.csv(file.path(here, paste0("glmm_", name, ".csv")), stringsAsFactors = FALSE)
+  g$condition <- relevel(factor(g$condition), ref = "control")
+  fit <- glmer(y ~ condition + (1 | judge) + (1 | article), data = g, family = binomial,
+               nAGQ = 1, control = glmerControl(optimizer = "bobyqa"))
+  fe <- summary(fit)$coefficients
+  vc <- as.data.frame(VarCorr(fit))
+  write.csv(data.frame(term = rownames(fe), estimate = fe[, 1], se = fe[, 2], row.names = NULL),
+            file.path(here, paste0("glmm_", name, "_fixed.csv")), row.names = FALSE)
+  write.csv(data.frame(group = vc$grp, sd = vc$sdcor, deviance = deviance(fit),
+                       singular = isSingular(fit),
+                       messages = paste(fit@optinfo$conv$lme4$messages, collapse = "; ")),
+            file.path(here, paste0("glmm_", name, "_sd.csv")), row.names = FALSE)
+}

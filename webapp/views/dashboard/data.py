@@ -23,7 +23,8 @@ from studies.services.dashboard import (
     study_share,
     study_unshare,
 )
-from studies.services.exports import export_files, judge_withdraw
+from studies.services.exports import export_files
+from studies.services.judge_data import judge_data_delete
 from studies.services.studies import StudyError
 from webapp.forms.dashboard import ConfirmForm, ShareForm, WithdrawForm
 from webapp.views.dashboard._shared import attachment, study_page
@@ -114,7 +115,7 @@ def judges(request: HttpRequest, slug: str) -> HttpResponse:
                 "by pseudonym or platform id.",
             )
         else:
-            judge_withdraw(judge=judge, actor=request.user)
+            judge_data_delete(judge=judge, actor=request.user)
             messages.success(
                 request,
                 f"Judge {judge.pseudonym} withdrawn; their data is "

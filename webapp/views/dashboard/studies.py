@@ -5,23 +5,23 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from studies.access import access_study_by_user, studies_for_user
-from studies.models import Study
+from studies.models import PowerPlanRun, Study
 from studies.selectors.dashboard import (
     audit_log,
     corpora_summaries,
     generation_progress,
     params_words,
-    pilot_frame,
     study_summaries,
 )
 from studies.selectors.readiness import study_readiness
 from studies.services.corpora import CorpusImportError
 from studies.services.dashboard import corpus_upload as corpus_upload_service
 from studies.services.dashboard import download_audit
+from studies.services.power import power_run_create
 from studies.services.studies import (
     EDITABLE,
     StudyError,
@@ -399,60 +399,48 @@ def study_copy_view(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def power(request: HttpRequest) -> HttpResponse:
-    """The power planner: judges and articles needed, by simulating the crossed design."""
-    pilots = list(
-        studies_for_user(request.user)
-        .filter(status=Study.Status.CLOSED)
-        .values_list("slug", flat=True)
-    )
-    form = PowerForm(request.GET or None, pilots=pilots)
-    plan, error = None, ""
-    if form.is_bound and form.is_valid():
+    """The power planner's question; the simulation runs as a background job."""
+    mine = studies_for_user(request.user)
+    pilots = list(mine.filter(status=Study.Status.CLOSED).values_list("slug", flat=True))
+    designs = {
+        s.slug: [c["name"] for c in s.spec.get("conditions", []) if not c.get("control")]
+        for s in mine.order_by("slug")
+    }
+    form = PowerForm(request.POST or None, pilots=pilots, designs=designs)
+    if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        kwargs = {k: data[k] for k in ("judges", "articles", "target", "alpha", "n_sims")}
-        try:
-            from analysis.power import plan_power
-
-            if data["pilot"]:
-                study = access_study_by_user(request.user, data["pilot"])
-                kwargs["pilot"] = pilot_frame(study)
-            else:
-                kwargs.update(
-                    accuracy=data["accuracy"],
-                    sd_judge=data["sd_judge"],
-                    sd_article=data["sd_article"],
-                )
-            plan = plan_power(**kwargs)
-        except (ValueError, ArithmeticError) as exc:  # e.g. a pilot too small to fit
-            error = str(exc)
+        study = access_study_by_user(request.user, data["study"]) if data["study"] else None
+        pilot = access_study_by_user(request.user, data["pilot"]) if data["pilot"] else None
+        params = {k: v for k, v in data.items() if k not in ("study", "pilot")}
+        run = power_run_create(owner=request.user, params=params, study=study, pilot=pilot)
+        return redirect("dashboard:power-run", run_id=run.id)
+    runs = PowerPlanRun.objects.filter(owner=request.user)[:10]
     return render(
         request,
         "dashboard/power.html",
-        {
-            "form": form,
-            "plan": _plan_rows(plan) if plan else None,
-            "error": error,
-        },
+        {"form": form, "runs": runs},
+        status=400 if form.is_bound else 200,
     )
 
 
-def _plan_rows(plan) -> dict:
-    articles = sorted(plan.grid["articles"].unique())
-    judges = sorted(plan.grid["judges"].unique())
-    power = {(int(r.judges), int(r.articles)): r.power for r in plan.grid.itertuples()}
-    return {
-        "plan": plan,
-        "articles": [int(a) for a in articles],
-        "rows": [
-            {
-                "judges": int(j),
-                "cells": [
-                    {"power": power[(int(j), int(a))], "ok": power[(int(j), int(a))] >= plan.target}
-                    for a in articles
-                ],
-            }
-            for j in judges
-        ],
-        "smallest": plan.smallest.to_dict("records"),
-    }
+@login_required
+def power_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    """One planner run: its state while a worker simulates, then the answer."""
+    run = get_object_or_404(PowerPlanRun, id=run_id, owner=request.user)
+    result = run.result or {}
+    grid = result.get("grid") or []
+    return render(
+        request,
+        "dashboard/power_run.html",
+        {
+            "run": run,
+            "pending": run.state in (PowerPlanRun.State.QUEUED, PowerPlanRun.State.RUNNING),
+            "grid": grid,
+            "sentences": result.get("sentences") or [],
+            "warnings": result.get("warnings") or [],
+            "assumptions": result.get("assumptions") or {},
+            "target": result.get("target"),
+        },
+    )

@@ -17,6 +17,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from studies.models import Judge, Study
+from studies.protocol import STAGE_ORDER
 from studies.selectors import judging as judging_selectors
 from studies.services import judging
 from webapp.forms.judge import (
@@ -29,14 +30,21 @@ from webapp.forms.judge import (
 SESSION_KEY = "newseval_judges"
 NOTICE_KEY = "newseval_notice"
 MTURK_FRAMES = "https://worker.mturk.com https://workersandbox.mturk.com https://www.mturk.com"
-STAGE_VIEWS = {
-    "consent": "judge-consent",
-    "instructions": "judge-instructions",
-    "practice": "judge-practice",
-    "items": "judge-item",
-    "closing": "judge-closing",
-    "done": "judge-debrief",
-}
+# The page of each stage, in the stage order (a new stage without a page fails at import).
+STAGE_VIEWS = dict(
+    zip(
+        STAGE_ORDER,
+        (
+            "judge-consent",
+            "judge-instructions",
+            "judge-practice",
+            "judge-item",
+            "judge-closing",
+            "judge-debrief",
+        ),
+        strict=True,
+    )
+)
 
 
 # --- helpers ----------------------------------------------------------------------------

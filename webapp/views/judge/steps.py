@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from studies.models import Judge, Study
+from studies.protocol import NEUTRAL_RATING, Protocol, Stage, is_correct
 from studies.selectors.judging import (
     current_item_view,
     debrief_for_judge,
@@ -42,7 +43,7 @@ from webapp.views.judge.common import (
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@judge_page("consent")
+@judge_page(Stage.CONSENT)
 def consent(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
     form = ConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -58,7 +59,7 @@ def consent(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@judge_page("instructions")
+@judge_page(Stage.INSTRUCTIONS)
 def instructions(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
     if request.method == "POST":
         judge = judging.judge_instructions_done(judge=judge)
@@ -80,7 +81,7 @@ def instructions(request: HttpRequest, study: Study, judge: Judge) -> HttpRespon
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@judge_page("practice")
+@judge_page(Stage.PRACTICE)
 def practice(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
     position = judging.practice_position(judge=judge)
     item = practice_item(study=study, position=position)
@@ -111,20 +112,19 @@ def practice(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@judge_page("practice")
+@judge_page(Stage.PRACTICE)
 def practice_feedback(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
     answered = judge.practice_answers.order_by("-position").first()
     if request.method == "POST" or answered is None:
         return redirect_to(step_url("judge-practice", study))
     item = practice_item(study=study, position=answered.position)
-    if study.protocol == "single":
+    if study.protocol == Protocol.SINGLE:
         said = dict(RATING_CHOICES)[answered.rating]
-        correct = (answered.rating in (1, 2) and not answered.is_machine) or (
-            answered.rating in (4, 5) and answered.is_machine
-        )
+        truth = answered.is_machine
     else:
         said = dict(SIDE_CHOICES)[answered.choice]
-        correct = answered.choice == answered.human_side
+        truth = answered.human_side
+    correct = bool(is_correct(study.protocol, answered.rating, answered.choice, truth))
     return render_page(
         request,
         "practice_feedback.html",
@@ -134,7 +134,7 @@ def practice_feedback(request: HttpRequest, study: Study, judge: Judge) -> HttpR
             "item": item.view if item else None,
             "said": said,
             "correct": correct,
-            "dont_know": study.protocol == "single" and answered.rating == 3,
+            "dont_know": study.protocol == Protocol.SINGLE and answered.rating == NEUTRAL_RATING,
             "human_label": dict(SIDE_CHOICES).get(answered.human_side, ""),
         },
     )
@@ -167,7 +167,7 @@ def _item_page(
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@judge_page("items")
+@judge_page(Stage.ITEMS)
 def item(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
     if request.method != "POST":
         return _item_page(request, study, judge)
@@ -231,7 +231,7 @@ def signal(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@judge_page("closing")
+@judge_page(Stage.CLOSING)
 def closing(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
     demographics = study.spec.get("recruitment", {}).get("demographics", [])
     form = ClosingForm(request.POST or None, demographics=demographics)
@@ -247,7 +247,7 @@ def closing(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD"])
-@judge_page("done")
+@judge_page(Stage.DONE)
 def debrief(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
     if judge.status != Judge.Status.COMPLETED:
         return redirect_to(stage_url(judge))
@@ -263,7 +263,7 @@ def debrief(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD"])
-@judge_page("done")
+@judge_page(Stage.DONE)
 def finish(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
     if judge.status != Judge.Status.COMPLETED:
         return redirect_to(stage_url(judge))

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("studies", "0005_blinding_secret_practice"),
+        ("studies", "0007_h_analysis"),
     ]
 
     operations = [
