@@ -74,7 +74,15 @@ def test_monitor_counts_included_and_excluded(client, alice, study):
     assert 'data-field="excluded">1<' in page
 
 
-def test_report_with_nothing_to_score_is_a_dashboard_page(client, alice, make_live_study):
+def test_a_failed_report_is_a_dashboard_page_not_listed_as_built(
+    client, alice, make_live_study, monkeypatch
+):
+    import analysis
+
+    def broken(*args, **kwargs):
+        raise ValueError("no scored real judgments remain after exclusions")
+
+    monkeypatch.setattr(analysis, "analyze_path", broken)
     study = _own(make_live_study(analysis={"exclude_looked_up": True}), alice)
     _answer_all(study, judges=1)
     Judge.objects.filter(study=study).update(closing={"looked_up": "yes"})
@@ -83,8 +91,8 @@ def test_report_with_nothing_to_score_is_a_dashboard_page(client, alice, make_li
     response = client.post(url, {"confirm": "on"})
     assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
     page = response.content.decode()
-    assert 'id="report-problem"' in page and "looked things up: 1" in page
-    assert "Failed builds" in page
+    assert 'id="report-problem"' in page and "no scored real judgments" in page
+    assert "looked things up: 1" in page and "Failed builds" in page
     assert not AuditEvent.objects.filter(study=study, action__in=["report", "peek"]).exists()
     assert AuditEvent.objects.filter(study=study, action="report_failed").count() == 1
     assert client.get(url).context["builds"] == []
