@@ -305,6 +305,8 @@ class Judge(models.Model):
     platform_meta = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     simulated = models.BooleanField(default=False)
+    # The owner trying the study: never analysed, exported or counted toward quotas.
+    test = models.BooleanField(default=False)
     consent_version = models.CharField(max_length=40, blank=True)
     stage = models.CharField(max_length=20, choices=choices(Stage), default=Stage.CONSENT.value)
     item_count = models.PositiveIntegerField(default=0, help_text="Length of the queue.")

@@ -38,6 +38,35 @@ DEFAULTS: dict[str, Any] = {
     "expiry_minutes": 90,
     "consent_version": "1",
     "exclude_judges_from": [],
+    "language": "en",  # the judges' pages: en, zh-hans, es or de
+}
+# The study in the researcher's words (Markdown); empty: the built-in text, translated.
+TEXTS_DEFAULTS: dict[str, Any] = {
+    "consent": "",
+    "instructions": "",
+    "debrief": "",
+    "researcher_contact": "",
+    "ethics_approval": "",
+}
+QUESTION_KINDS = ("text", "choice", "scale")
+QUESTION_DEFAULTS: dict[str, Any] = {
+    "kind": "text",
+    "prompt": "",
+    "options": [],
+    "scale_points": 5,
+    "low_label": "",
+    "high_label": "",
+    "required": False,
+}
+# Names the closing page already uses.
+RESERVED_QUESTION_NAMES = {"seen_before", "looked_up", "comments", "demographics", "questions"}
+# Spec spellings of the judge-page languages, to Django's language codes.
+LANGUAGE_ALIASES = {
+    "en": "en",
+    "zh-hans": "zh-hans",
+    "zh_hans": "zh-hans",
+    "es": "es",
+    "de": "de",
 }
 ARTICLE_DEFAULTS: dict[str, Any] = {
     "count": 25,
@@ -54,6 +83,12 @@ RECRUITMENT_DEFAULTS: dict[str, Any] = {
     "platform": Platform.LINK.value,
     "completion_code": "",
     "completion_url": "",
+    # Separate codes (or URLs) for the other endings, as Prolific and MTurk expect.
+    "declined_code": "",
+    "declined_url": "",
+    "attention_failed_code": "",
+    "attention_failed_url": "",
+    "redirect_seconds": 10,  # the countdown before the automatic redirect
     "pay": "",
     "estimated_minutes": 0,
     "demographics": [],
@@ -83,6 +118,14 @@ CONDITION_DEFAULTS: dict[str, Any] = {
     "candidates": 5,
     "control": False,
 }
+RETURN_KEYS = (
+    "completion_code",
+    "completion_url",
+    "declined_code",
+    "declined_url",
+    "attention_failed_code",
+    "attention_failed_url",
+)
 DEMOGRAPHICS = ("age", "gender", "education", "country", "native_language", "news_reading")
 
 
@@ -187,8 +230,9 @@ def parse_spec(
         "recruitment": RECRUITMENT_DEFAULTS,
         "analysis": ANALYSIS_DEFAULTS,
         "generation": GENERATION_DEFAULTS,
+        "texts": TEXTS_DEFAULTS,
     }
-    top_keys = {"slug", "title", "corpus", "conditions", *DEFAULTS, *sections}
+    top_keys = {"slug", "title", "corpus", "conditions", "closing_questions", *DEFAULTS, *sections}
     for key in raw:
         if key not in top_keys:
             c.problems.append(f"unknown key '{key}'")
@@ -218,6 +262,11 @@ def parse_spec(
     if not isinstance(spec["consent_version"], str):
         spec["consent_version"] = str(spec["consent_version"])
     c.str_list(spec, "exclude_judges_from", "spec")
+    language = LANGUAGE_ALIASES.get(str(spec["language"]).strip().lower())
+    if language is None:
+        c.problems.append(f"language: must be one of en, zh_Hans, es, de, got {spec['language']!r}")
+    else:
+        spec["language"] = language
 
     for name, defaults in sections.items():
         value = raw.get(name, {})
@@ -254,15 +303,12 @@ def parse_spec(
 
     rec = spec["recruitment"]
     c.choice(rec, "platform", "[recruitment]", PLATFORMS)
-    for key in ("completion_code", "completion_url", "pay"):
+    for key in RETURN_KEYS + ("pay",):
         if not isinstance(rec.get(key), str):
             c.problems.append(f"[recruitment].{key}: must be a string")
-    if (
-        isinstance(rec.get("completion_url"), str)
-        and rec["completion_url"]
-        and not re.match(r"^https?://", rec["completion_url"])
-    ):
-        c.problems.append("[recruitment].completion_url: must start with http:// or https://")
+        elif key.endswith("_url") and rec[key] and not re.match(r"^https?://", rec[key]):
+            c.problems.append(f"[recruitment].{key}: must start with http:// or https://")
+    c.int_(rec, "redirect_seconds", "[recruitment]", lo=0, hi=120)
     if rec.get("platform") == Platform.PROLIFIC and not (
         rec.get("completion_code") or rec.get("completion_url")
     ):
@@ -288,6 +334,12 @@ def parse_spec(
     c.num(gen, "min_words_ratio", "[generation]", 0.0, 1.0)
     c.num(gen, "min_distinct_4gram", "[generation]", 0.0, 1.0)
 
+    for key, value in spec["texts"].items():
+        if not isinstance(value, str):
+            c.problems.append(f"[texts].{key}: must be a string")
+        elif len(value) > 20_000:
+            c.problems.append(f"[texts].{key}: at most 20000 characters")
+    spec["closing_questions"] = _closing_questions(raw.get("closing_questions", []), c)
     spec["conditions"] = _conditions(raw.get("conditions"), c, models)
 
     if spec["attention_checks"].get("count") and spec["protocol"] == Protocol.PAIRED:
@@ -298,6 +350,47 @@ def parse_spec(
     if c.problems:
         raise SpecError(c.problems)
     return spec, c.warnings
+
+
+def _closing_questions(raw: Any, c: _Checker) -> list[dict[str, Any]]:
+    """The researcher's own closing questions: free text, a choice, or a rating scale."""
+    if not isinstance(raw, list):
+        c.problems.append("[[closing_questions]]: must be a list of tables")
+        return []
+    out: list[dict[str, Any]] = []
+    names: set[str] = set()
+    for i, item in enumerate(raw, start=1):
+        where = f"[[closing_questions]] #{i}"
+        if not isinstance(item, Mapping):
+            c.problems.append(f"{where}: must be a table")
+            continue
+        q = c.section({k: v for k, v in item.items() if k != "name"}, QUESTION_DEFAULTS, where)
+        name = item.get("name")
+        if not isinstance(name, str) or not re.match(r"^[a-z][a-z0-9_]{0,39}$", name):
+            c.problems.append(
+                f"{where}.name: required; lowercase letters, digits and _, got {name!r}"
+            )
+        elif name in names or name in RESERVED_QUESTION_NAMES or name in DEMOGRAPHICS:
+            c.problems.append(f"{where}.name: {name!r} is taken; choose another")
+        else:
+            names.add(name)
+            where = f"[[closing_questions]] {name}"
+        q["name"] = name
+        c.choice(q, "kind", where, QUESTION_KINDS)
+        if not isinstance(q["prompt"], str) or not q["prompt"].strip():
+            c.problems.append(f"{where}.prompt: required, the question as judges read it")
+        c.str_list(q, "options", where)
+        if q["kind"] == "choice" and isinstance(q["options"], list) and len(q["options"]) < 2:
+            c.problems.append(f"{where}.options: a choice needs at least two options")
+        c.int_(q, "scale_points", where, lo=2, hi=11)
+        for key in ("low_label", "high_label"):
+            if not isinstance(q[key], str):
+                c.problems.append(f"{where}.{key}: must be a string")
+        c.bool_(q, "required", where)
+        out.append(q)
+    if len(out) > 30:
+        c.problems.append("[[closing_questions]]: at most 30 questions")
+    return out
 
 
 def _conditions(

@@ -3,7 +3,7 @@ through ``studies.access``."""
 
 from django.urls import path
 
-from webapp.views.dashboard import data, live, studies, texts
+from webapp.views.dashboard import data, live, studies, testrun, texts
 
 app_name = "dashboard"
 
@@ -29,6 +29,7 @@ urlpatterns = [
     path("<slug:slug>/preview/", texts.preview, name="preview"),
     path("<slug:slug>/preview/frame/", texts.preview_frame, name="preview-frame"),
     path("<slug:slug>/launch/", live.launch, name="launch"),
+    path("<slug:slug>/test-run/", testrun.test_run, name="test-run"),
     path("<slug:slug>/design.json", live.design_json, name="design-json"),
     path("<slug:slug>/pause/", live.transition, {"action": "pause"}, name="pause"),
     path("<slug:slug>/resume/", live.transition, {"action": "resume"}, name="resume"),

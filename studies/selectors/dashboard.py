@@ -273,9 +273,13 @@ def live_numbers(study: Study) -> dict[str, Any]:
         StudyList.objects.filter(study=study)
         .select_related("condition")
         .order_by("index")
-        .annotate(**{s: Count("judges", filter=Q(judges__status=s)) for s in statuses})
+        .annotate(
+            **{s: Count("judges", filter=Q(judges__status=s, judges__test=False)) for s in statuses}
+        )
     )
-    answered = JudgeItem.objects.filter(judge__study=study, answered_at__isnull=False)
+    answered = JudgeItem.objects.filter(
+        judge__study=study, judge__test=False, answered_at__isnull=False
+    )
     ms_by_list: dict[int, list[int]] = defaultdict(list)
     failures_by_list: dict[int, set[int]] = defaultdict(set)
     failed_items = 0
@@ -325,7 +329,7 @@ def live_numbers(study: Study) -> dict[str, Any]:
         for key in _SUMMED:
             agg[key] += row[key]
             totals[key] += row[key]
-    turned_away = Judge.objects.filter(study=study, status=Judge.Status.FULL).count()
+    turned_away = Judge.objects.filter(study=study, status=Judge.Status.FULL, test=False).count()
     conditions = [
         {
             "condition": name,
@@ -410,7 +414,9 @@ def study_summaries(studies) -> list[dict[str, Any]]:
             ),
             n_conditions=Count("conditions", distinct=True),
             n_completed=Count(
-                "judges", filter=Q(judges__status=Judge.Status.COMPLETED), distinct=True
+                "judges",
+                filter=Q(judges__status=Judge.Status.COMPLETED, judges__test=False),
+                distinct=True,
             ),
         )
     )
@@ -550,7 +556,7 @@ def judge_table(
 ) -> tuple[list[JudgeRow], int]:
     """Judges with their stage, items answered, last activity and inclusion, newest first,
     searched by pseudonym (or platform id, for the owner) and filtered; and how many match."""
-    judges = Judge.objects.filter(study=study).select_related("study_list")
+    judges = Judge.objects.filter(study=study, test=False).select_related("study_list")
     if query.strip():
         match = Q(pseudonym__icontains=query.strip())
         if platform_ids:
@@ -583,7 +589,7 @@ def judge_table(
 
 def inclusion_counts(study: Study) -> dict[int | None, dict[str, int]]:
     """Finished judges included and excluded, per list id (and in total under None)."""
-    judges = list(Judge.objects.filter(study=study).exclude(status=Judge.Status.ACTIVE))
+    judges = list(Judge.objects.filter(study=study, test=False).exclude(status=Judge.Status.ACTIVE))
     standing = judge_inclusion(study, judges)
     out: dict[int | None, dict[str, int]] = defaultdict(lambda: {"included": 0, "excluded": 0})
     for judge in judges:

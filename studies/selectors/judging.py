@@ -12,6 +12,7 @@ import functools
 import json
 import re
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.utils.html import format_html_join
 
@@ -328,30 +329,59 @@ def debrief_for_judge(*, judge: Judge) -> Debrief:
 class Completion:
     platform: str
     code: str
-    redirect_url: str  # prolific: where to send the judge
+    redirect_url: str  # where to send the judge (with the code), automatically after a delay
     mturk_action: str  # mturk: the externalSubmit URL
     mturk_assignment_id: str
+    outcome: str = "completed"  # completed, declined or attention_failed
+    redirect_seconds: int = 10
 
 
 MTURK_HOSTS = ("https://www.mturk.com", "https://workersandbox.mturk.com")
 
 
+def with_code(url: str, code: str) -> str:
+    """The return URL with the code as Prolific's ``cc`` parameter, unless it has one."""
+    if not url or not code or "cc=" in url:
+        return url
+    return url + ("&" if "?" in url else "?") + urlencode({"cc": code})
+
+
 def judge_completion(*, judge: Judge) -> Completion:
-    """How this judge is sent back to their platform; only once completion committed."""
+    """How this judge is sent back to their platform; only once completion committed (or
+    consent was declined, which has a code and URL of its own)."""
+    recruitment = judge.study.spec.get("recruitment", {})
+    seconds = recruitment.get("redirect_seconds", 10)
+    if judge.status == Judge.Status.WITHDRAWN and judge.stage == "consent":
+        code = recruitment.get("declined_code", "") if judge.platform != Platform.MTURK else ""
+        url = recruitment.get("declined_url", "") if judge.platform != Platform.MTURK else ""
+        return Completion(
+            platform=judge.platform,
+            code=code,
+            redirect_url=with_code(url, code),
+            mturk_action="",
+            mturk_assignment_id="",
+            outcome="declined",
+            redirect_seconds=seconds,
+        )
     if judge.status != Judge.Status.COMPLETED:
         raise PermissionError("completion is given only after the answers are committed")
-    recruitment = judge.study.spec.get("recruitment", {})
     action, assignment = "", ""
     if judge.platform == Platform.MTURK:
         base = judge.platform_meta.get("turkSubmitTo", "").rstrip("/")
         action = f"{base}/mturk/externalSubmit" if base in MTURK_HOSTS else ""
         assignment = judge.platform_meta.get("assignmentId", "")
+    failed = "attention_failed" in judge.flags
+    url = ""
+    if judge.platform != Platform.MTURK:
+        url = (failed and recruitment.get("attention_failed_url")) or recruitment.get(
+            "completion_url", ""
+        )
     return Completion(
         platform=judge.platform,
         code=judge.completion_code,
-        redirect_url=recruitment.get("completion_url", "")
-        if judge.platform == Platform.PROLIFIC
-        else "",
+        redirect_url=with_code(url, judge.completion_code),
         mturk_action=action,
         mturk_assignment_id=assignment,
+        outcome="attention_failed" if failed else "completed",
+        redirect_seconds=seconds,
     )

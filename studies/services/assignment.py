@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from studies import design as design_lib
 from studies.models import Judge, JudgeItem, Study, StudyList
@@ -51,14 +52,14 @@ def expire_stale_judges(*, study: Study, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - dt.timedelta(minutes=study.spec["expiry_minutes"])
     return Judge.objects.filter(
-        study=study, status=Judge.Status.ACTIVE, last_seen_at__lt=cutoff
+        study=study, status=Judge.Status.ACTIVE, last_seen_at__lt=cutoff, test=False
     ).update(status=Judge.Status.EXPIRED)
 
 
 def list_counts(study: Study) -> dict[int, int]:
     rows = (
         StudyList.objects.filter(study=study)
-        .annotate(n=Count("judges", filter=Q(judges__status__in=COUNTED)))
+        .annotate(n=Count("judges", filter=Q(judges__status__in=COUNTED, judges__test=False)))
         .values_list("pk", "n")
     )
     return dict(rows)
@@ -78,7 +79,9 @@ def judge_enter(
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study_id)
         if study.status != Study.Status.LIVE:
-            raise EntryRefused("closed", "This study is not taking participants right now.")
+            raise EntryRefused(
+                "closed", gettext("This study is not taking participants right now.")
+            )
         if external_id:
             existing = Judge.objects.filter(
                 study=study, platform=platform, external_id=external_id
@@ -94,8 +97,10 @@ def judge_enter(
             ):
                 raise EntryRefused(
                     "excluded",
-                    "You took part in an earlier, related study, so you cannot "
-                    "take part in this one. Thank you for your interest.",
+                    gettext(
+                        "You took part in an earlier, related study, so you cannot "
+                        "take part in this one. Thank you for your interest."
+                    ),
                 )
         expire_stale_judges(study=study, now=now)
         counts = list_counts(study)
@@ -143,7 +148,7 @@ def judge_resume(*, study: Study, judge: Judge, now: dt.datetime) -> Judge:
     """A returning judge: resume, or "full" if their list filled while they were away."""
     if judge.status == Judge.Status.EXPIRED:
         completed = Judge.objects.filter(
-            study_list=judge.study_list, status=Judge.Status.COMPLETED
+            study_list=judge.study_list, status=Judge.Status.COMPLETED, test=False
         ).count()
         if judge.study_list is not None and completed < judge.study_list.quota:
             judge.status = Judge.Status.ACTIVE
@@ -183,3 +188,41 @@ def _build_queue(study: Study, judge: Judge) -> None:
     )
     Judge.objects.filter(pk=judge.pk).update(item_count=len(sequence))
     judge.item_count = len(sequence)
+
+
+TEST_STATUSES = (Study.Status.READY, Study.Status.LIVE, Study.Status.PAUSED)
+
+
+def judge_enter_test(*, study_id: int, actor=None, now: dt.datetime | None = None) -> Judge:
+    """A test judge for the owner: the whole flow, before or after launch, marked ``test``.
+
+    Test judges are never counted toward quotas, exported or analysed. After launch one
+    gets a list drawn uniformly from operating-system randomness, apart from the draws of
+    real judges (whose weights count real judges only); before launch, a throwaway list
+    that launch deletes.
+    """
+    from studies.services.studies import audit, throwaway_list_create
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        study = Study.objects.select_for_update().get(pk=study_id)
+        if study.status not in TEST_STATUSES:
+            raise EntryRefused("closed", f"a {study.status} study cannot be tried")
+        if study.status == Study.Status.READY:
+            study_list = throwaway_list_create(study=study)
+        else:
+            lists = list(StudyList.objects.filter(study=study).order_by("index"))
+            study_list = _SYSTEM_RANDOM.choice(lists)
+        token = secrets.token_urlsafe(24)
+        judge = Judge.objects.create(
+            study=study,
+            study_list=study_list,
+            token=token,
+            platform="link",
+            test=True,
+            last_seen_at=now,
+            pseudonym=pseudonym_for(study_id=study.pk, platform="test", identity=token),
+        )
+        _build_queue(study, judge)
+        audit(study=study, action="test_run", actor=actor, pseudonym=judge.pseudonym)
+    return judge

@@ -59,7 +59,9 @@ def accuracy_look(*, study: Study, actor=None) -> list[dict[str, Any]]:
     because looking and stopping early inflates false positives."""
     from studies.models import JudgeItem
 
-    answered = JudgeItem.objects.filter(judge__study=study, answered_at__isnull=False).exists()
+    answered = JudgeItem.objects.filter(
+        judge__study=study, judge__test=False, answered_at__isnull=False
+    ).exists()
     if study.status != Study.Status.CLOSED and answered:
         # With no answers there is nothing to see: no look to log, no opt-in to record.
         study = peek_opt_in(study=study, actor=actor)

@@ -108,7 +108,7 @@ def judge_exclusions(study: Study, judges: Iterable[Judge]) -> dict[int, list[st
 
 def _answered_items(study: Study):
     return (
-        JudgeItem.objects.filter(judge__study=study, answered_at__isnull=False)
+        JudgeItem.objects.filter(judge__study=study, judge__test=False, answered_at__isnull=False)
         .select_related(
             "judge",
             "judge__study_list",
@@ -230,12 +230,14 @@ def item_rows(study: Study) -> list[dict[str, Any]]:
 
 def judge_rows(study: Study) -> list[dict[str, Any]]:
     judges = list(
-        Judge.objects.filter(study=study).select_related("study_list", "study_list__condition")
+        Judge.objects.filter(study=study, test=False).select_related(
+            "study_list", "study_list__condition"
+        )
     )
     failures: dict[int, int] = defaultdict(int)
     answers: dict[int, int] = defaultdict(int)
     for item in JudgeItem.objects.filter(
-        judge__study=study, answered_at__isnull=False
+        judge__study=study, judge__test=False, answered_at__isnull=False
     ).select_related("entry"):
         answers[item.judge_id] += 1
         if item.entry.is_attention and _correct(item) == 0:
@@ -286,7 +288,7 @@ def payment_rows(study: Study) -> list[dict[str, Any]]:
             "completed_at": j.completed_at.isoformat() if j.completed_at else "",
             "platform_meta": json.dumps(j.platform_meta, sort_keys=True),
         }
-        for j in Judge.objects.filter(study=study).order_by("started_at")
+        for j in Judge.objects.filter(study=study, test=False).order_by("started_at")
     ]
 
 
@@ -301,7 +303,7 @@ def software_versions() -> dict[str, str]:
 
 
 def study_record(study: Study) -> dict[str, Any]:
-    judges = Judge.objects.filter(study=study)
+    judges = Judge.objects.filter(study=study, test=False)
     counts = defaultdict(int)
     for status in judges.values_list("status", flat=True):
         counts[status] += 1
@@ -331,7 +333,7 @@ def study_record(study: Study) -> dict[str, Any]:
             "judges": dict(counts),
             "simulated_judges": judges.filter(simulated=True).count(),
             "responses": JudgeItem.objects.filter(
-                judge__study=study, answered_at__isnull=False
+                judge__study=study, judge__test=False, answered_at__isnull=False
             ).count(),
         },
         "exclusions": {

@@ -361,10 +361,19 @@ def judge_complete(*, judge: Judge, closing: dict, now: dt.datetime | None = Non
         if JudgeItem.objects.filter(judge=locked, answered_at__isnull=True).exists():
             raise AnswerRefused("stage")
         recruitment = locked.study.spec.get("recruitment", {})
-        if locked.platform == Platform.PROLIFIC:
-            code = recruitment.get("completion_code", "")
-        elif locked.platform == Platform.MTURK:
+        failed = judge_attention_failures(judge=locked) > 0
+        separate = failed and (
+            recruitment.get("attention_failed_code") or recruitment.get("attention_failed_url")
+        )
+        if separate:
+            # The platform is told apart by its own code; the judge is not told why here.
+            locked.flags = [*locked.flags, "attention_failed"]
+        if locked.platform == Platform.MTURK:
             code = ""
+        elif separate:
+            code = recruitment.get("attention_failed_code", "")
+        elif locked.platform == Platform.PROLIFIC:
+            code = recruitment.get("completion_code", "")
         else:
             code = recruitment.get("completion_code") or secrets.token_hex(4).upper()
         locked.closing = closing
@@ -381,6 +390,21 @@ def judge_complete(*, judge: Judge, closing: dict, now: dt.datetime | None = Non
                 "completed_at",
                 "last_seen_at",
                 "completion_code",
+                "flags",
             ]
         )
     return locked
+
+
+def judge_attention_failures(*, judge: Judge) -> int:
+    """Attention checks this judge answered other than as the check asked."""
+    failures = 0
+    for item in JudgeItem.objects.filter(
+        judge=judge, entry__is_attention=True, answered_at__isnull=False
+    ).select_related("entry"):
+        expected = item.entry.attention or {}
+        if "expected_rating" in expected:
+            failures += item.rating != expected["expected_rating"]
+        else:
+            failures += item.choice != expected.get("expected_choice")
+    return failures

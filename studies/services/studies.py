@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import random
+import secrets
 import tomllib
 from collections.abc import Mapping
 from typing import Any
@@ -19,6 +20,7 @@ from studies.models import (
     AuditEvent,
     Condition,
     Corpus,
+    Judge,
     ListEntry,
     Study,
     StudyArticle,
@@ -29,41 +31,7 @@ from studies.protocol import Design, Protocol
 from studies.randomness import derived_key, new_secret, secret_digest
 from studies.services.practice import practice_build
 from studies.spec import ModelInfo, SpecError, parse_spec_text
-
-ATTENTION_SINGLE = [
-    {
-        "title": "Attention check",
-        "subtitle": "This item checks that the instructions are being read.",
-        "body": "This is not a news article. To show that you read each item, please answer "
-        '"very likely written by a human" for this one.',
-        "expected_rating": 1,
-    },
-    {
-        "title": "Attention check",
-        "subtitle": "This item checks that the instructions are being read.",
-        "body": "This is not a news article. To show that you read each item, please answer "
-        '"very likely written by a machine" for this one.',
-        "expected_rating": 5,
-    },
-]
-ATTENTION_PAIRED = [
-    {
-        "title": "Attention check",
-        "subtitle": "This item checks that the instructions are being read.",
-        "left": "This is not a news article. Please choose this text, on the left, "
-        "and give confidence 5.",
-        "right": "This is not a news article either. Please do not choose this one.",
-        "expected_choice": "left",
-    },
-    {
-        "title": "Attention check",
-        "subtitle": "This item checks that the instructions are being read.",
-        "left": "This is not a news article. Please do not choose this one.",
-        "right": "This is not a news article either. Please choose this text, on the right, "
-        "and give confidence 5.",
-        "expected_choice": "right",
-    },
-]
+from studies.wording import attention_checks, scale_wording
 
 
 class StudyError(Exception):
@@ -368,12 +336,63 @@ def included_articles(study: Study) -> list[StudyArticle]:
     return list(study.study_articles.filter(dropped=False).select_related("article"))
 
 
+def _plan_entries(*, study: Study, slist: StudyList, plan, texts, by_key, by_name):
+    """The unsaved entries of one planned list, and what the launch record says of them."""
+    entries = []
+    record_entries = []
+    for pos, e in enumerate(plan.entries):
+        cond = by_name[e.condition]
+        article = by_key[e.article]
+        if study.protocol == Protocol.SINGLE:
+            text = texts[(cond.pk, article.pk, bool(e.is_machine))]
+            entries.append(
+                ListEntry(
+                    study_list=slist, position=pos, article=article, condition=cond, text=text
+                )
+            )
+            record_entries.append(
+                {
+                    "article": article.key,
+                    "condition": cond.name,
+                    "is_machine": e.is_machine,
+                    "text_sha256": text.sha256,
+                }
+            )
+        else:
+            human = texts[(cond.pk, article.pk, False)]
+            machine = texts[(cond.pk, article.pk, True)]
+            entries.append(
+                ListEntry(
+                    study_list=slist,
+                    position=pos,
+                    article=article,
+                    condition=cond,
+                    text=human,
+                    machine_text=machine,
+                    human_side=e.human_side or "",
+                )
+            )
+            record_entries.append(
+                {
+                    "article": article.key,
+                    "condition": cond.name,
+                    "human_side": e.human_side,
+                    "human_sha256": human.sha256,
+                    "machine_sha256": machine.sha256,
+                }
+            )
+    return entries, record_entries
+
+
 @transaction.atomic
 def study_launch(*, study: Study, actor=None) -> Study:
     """Freeze the design: build the lists, hash everything shown, and go live."""
     study = Study.objects.select_for_update().get(pk=study.pk)
     if study.status != Study.Status.READY:
         raise StudyError(f"only a ready study can be launched; {study.slug} is {study.status}")
+    # Test runs before launch used throwaway lists; they go, and the real lists are built.
+    Judge.objects.filter(study=study, test=True).delete()
+    StudyList.objects.filter(study=study).delete()
     spec = study.spec
     conditions = list(study.conditions.all())
     kept = included_articles(study)
@@ -404,7 +423,7 @@ def study_launch(*, study: Study, actor=None) -> Study:
         items_per_judge=per_judge,
         seed=derived_key(study.secret, "design"),
     )
-    attention = ATTENTION_PAIRED if study.protocol == Protocol.PAIRED else ATTENTION_SINGLE
+    attention = attention_checks(study.protocol, spec.get("language", "en"))
     n_checks = spec["attention_checks"]["count"]
     record_lists = []
     for index, plan in enumerate(plans):
@@ -416,49 +435,9 @@ def study_launch(*, study: Study, actor=None) -> Study:
             block=plan.block,
             quota=spec["judges_per_list"],
         )
-        entries = []
-        record_entries = []
-        for pos, e in enumerate(plan.entries):
-            cond = by_name[e.condition]
-            article = by_key[e.article]
-            if study.protocol == Protocol.SINGLE:
-                text = texts[(cond.pk, article.pk, bool(e.is_machine))]
-                entries.append(
-                    ListEntry(
-                        study_list=slist, position=pos, article=article, condition=cond, text=text
-                    )
-                )
-                record_entries.append(
-                    {
-                        "article": article.key,
-                        "condition": cond.name,
-                        "is_machine": e.is_machine,
-                        "text_sha256": text.sha256,
-                    }
-                )
-            else:
-                human = texts[(cond.pk, article.pk, False)]
-                machine = texts[(cond.pk, article.pk, True)]
-                entries.append(
-                    ListEntry(
-                        study_list=slist,
-                        position=pos,
-                        article=article,
-                        condition=cond,
-                        text=human,
-                        machine_text=machine,
-                        human_side=e.human_side or "",
-                    )
-                )
-                record_entries.append(
-                    {
-                        "article": article.key,
-                        "condition": cond.name,
-                        "human_side": e.human_side,
-                        "human_sha256": human.sha256,
-                        "machine_sha256": machine.sha256,
-                    }
-                )
+        entries, record_entries = _plan_entries(
+            study=study, slist=slist, plan=plan, texts=texts, by_key=by_key, by_name=by_name
+        )
         for i in range(n_checks):
             check = attention[i % len(attention)]
             entries.append(
@@ -501,6 +480,8 @@ def study_launch(*, study: Study, actor=None) -> Study:
             {"article": sa.article.key, "kind": sa.drop_kind, "reason": sa.drop_reason}
             for sa in study.study_articles.filter(dropped=True).select_related("article")
         ],
+        # What judges read, in their language: the scale's exact wording.
+        "wording": scale_wording(spec.get("language", "en")),
     }
     study.frozen = record
     study.practice = practice
@@ -510,6 +491,60 @@ def study_launch(*, study: Study, actor=None) -> Study:
     study.save(update_fields=["frozen", "practice", "design_hash", "status", "launched_at"])
     audit(study=study, action="launch", actor=actor, design_hash=study.design_hash)
     return study
+
+
+def throwaway_list_create(*, study: Study) -> StudyList:
+    """A throwaway list for the owner's test run before launch: one list of a design drawn
+    with fresh randomness (not the study's secret, so it tells nothing of the real lists),
+    deleted at launch."""
+    conditions = list(study.conditions.all())
+    kept = included_articles(study)
+    texts = {
+        (t.condition_id, t.article_id, t.is_machine): t for t in Text.objects.filter(study=study)
+    }
+    usable = [
+        sa
+        for sa in kept
+        if all((c.pk, sa.article_id, m) in texts for c in conditions for m in (False, True))
+    ]
+    groups = 2 * (len(conditions) if study.design == "within" else 1)
+    per_judge = min(study.spec["items_per_judge"] or len(usable), len(usable))
+    if per_judge < groups:
+        raise StudyError(f"only {len(usable)} articles have texts; the design needs {groups}")
+    by_key = {sa.article.key: sa.article for sa in usable}
+    by_name = {c.name: c for c in conditions}
+    plans = design_lib.build_lists(
+        articles=sorted(by_key),
+        conditions=[c.name for c in conditions],
+        protocol=study.protocol,
+        design=study.design,
+        items_per_judge=per_judge,
+        seed=secrets.randbits(62),
+    )
+    plan = plans[secrets.randbelow(len(plans))]
+    slist = StudyList.objects.create(
+        study=study,
+        condition=by_name[plan.condition] if plan.condition else None,
+        name=f"test-run-{secrets.token_hex(6)}",
+        index=10_000 + StudyList.objects.filter(study=study).count(),
+        block=plan.block,
+        quota=0,
+    )
+    entries, _ = _plan_entries(
+        study=study, slist=slist, plan=plan, texts=texts, by_key=by_key, by_name=by_name
+    )
+    attention = attention_checks(study.protocol, study.spec.get("language", "en"))
+    for i in range(study.spec["attention_checks"]["count"]):
+        entries.append(
+            ListEntry(
+                study_list=slist,
+                position=len(plan.entries) + i,
+                is_attention=True,
+                attention=attention[i % len(attention)],
+            )
+        )
+    ListEntry.objects.bulk_create(entries)
+    return slist
 
 
 WITHHELD = (
@@ -555,6 +590,7 @@ def design_record(*, study: Study) -> dict[str, Any]:
                 for lst in record["lists"]
             ],
             "dropped": record["dropped"],
+            "wording": record.get("wording"),
         },
     }
 

@@ -75,7 +75,10 @@ def test_single_study_in_a_browser(page, live_server, make_live_study, screensho
         assert token not in seen
         seen.append(token)
         if n == 0:
-            assert page.get_by_label("very likely written by a human", exact=True).count() == 1
+            assert (
+                page.get_by_role("radio", name="very likely written by a human", exact=True).count()
+                == 1
+            )
             if "Attention" not in page.inner_text("h1"):
                 assert "<script>window.pwned = 1</script>" in page.inner_text(".body")
                 assert page.evaluate("typeof window.pwned") == "undefined", "markup stays inert"
@@ -86,11 +89,14 @@ def test_single_study_in_a_browser(page, live_server, make_live_study, screensho
             page.reload()  # the same item again, its visible time kept
             assert item_token(page) == token
         if n == 3:
-            # Keyboard only: into the scale, down one option, tab to the button, Enter.
-            page.focus("#rating-1")
-            page.keyboard.press("ArrowDown")
+            # Keyboard only: the key 2 picks the second answer (hinted beside it), Enter sends.
+            assert page.locator('label[for="rating-2"] kbd').inner_text() == "2"
+            page.keyboard.press("2")
+            assert (
+                page.is_checked("#rating-2")
+                and page.evaluate("document.activeElement.id") == "rating-2"
+            )
             screenshot(page, "single-04-item-keyboard", full_page=False)
-            page.keyboard.press("Tab")
             with page.expect_navigation():
                 page.keyboard.press("Enter")
             n += 1
@@ -101,7 +107,7 @@ def test_single_study_in_a_browser(page, live_server, make_live_study, screensho
                 "document.dispatchEvent(new Event('copy'));"
                 "window.dispatchEvent(new Event('focus'));"
             )
-        page.get_by_label("more likely written by a machine", exact=True).check()
+        page.get_by_role("radio", name="more likely written by a machine", exact=True).check()
         page.wait_for_timeout(120)
         submit(page, double=(n == 1))
         n += 1
@@ -134,9 +140,18 @@ def test_paired_study_in_a_browser(page, live_server, make_live_study, screensho
         recruitment={
             "platform": "prolific",
             "completion_code": "PAIR-OK",
+            "completion_url": "https://app.prolific.com/submissions/complete",
+            "redirect_seconds": 3,
             "demographics": ["age", "news_reading"],
         },
     )
+    returned = []
+
+    def prolific(route):
+        returned.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<p>Prolific</p>")
+
+    page.context.route("https://app.prolific.com/**", prolific)
     start(
         page,
         live_server,
@@ -172,13 +187,26 @@ def test_paired_study_in_a_browser(page, live_server, make_live_study, screensho
             page.wait_for_timeout(500)
             page.reload()
             assert item_token(page) == token
-        page.get_by_role("radio", name="Text B" if n % 2 else "Text A", exact=True).check()
-        page.get_by_role("radio", name="5 - certain", exact=True).check()
+        if n == 1:  # keys: B for the text, 5 for the confidence
+            page.keyboard.press("b")
+            page.keyboard.press("5")
+        else:
+            page.get_by_role("radio", name="Text B" if n % 2 else "Text A", exact=True).check()
+            page.get_by_role("radio", name="5 - certain", exact=True).check()
         page.wait_for_timeout(100)
         submit(page, double=(n == 2))
         n += 1
-    closing_and_debrief(page, screenshot, "paired")
-    assert "PAIR-OK" in page.inner_text("#completion-code")
+    for question in ("Had you seen any", "Did you look anything up"):
+        page.get_by_role("group", name=question).get_by_label("No", exact=True).check()
+    with page.expect_navigation(url="https://app.prolific.com/**", timeout=20_000):
+        submit(page, "form.closing button[type=submit]")
+        assert page.url.endswith("/debrief/")
+        assert "PAIR-OK" in page.inner_text("#completion-code"), "the code is shown as well"
+        assert page.is_visible("#return-stay")
+        screenshot(page, "paired-07-debrief-return")
+    assert returned == ["https://app.prolific.com/submissions/complete?cc=PAIR-OK"]
+    page.context.unroute("https://app.prolific.com/**")
+    page.requested[:] = [u for u in page.requested if "app.prolific.com" not in u]
     check_clean(page, live_server)
 
     judge = Judge.objects.get(study=study)
@@ -223,7 +251,7 @@ def test_mturk_task_opens_in_its_own_tab_and_submits_the_hit(
     submit(tab, "button[value=agree]")
     submit(tab, "form button[type=submit]")
     while tab.url.endswith("/item/"):
-        tab.get_by_label("I don't know", exact=True).check()
+        tab.get_by_role("radio", name="I don't know", exact=True).check()
         submit(tab)
     for question in ("Had you seen any", "Did you look anything up"):
         tab.get_by_role("group", name=question).get_by_label("No", exact=True).check()
@@ -234,3 +262,117 @@ def test_mturk_task_opens_in_its_own_tab_and_submits_the_hit(
     judge = Judge.objects.get()
     assert judge.status == Judge.Status.COMPLETED and judge.external_id == "W9"
     assert all(i.rating == 3 for i in judge.items.all())
+
+
+def test_a_study_in_chinese(page, live_server, make_live_study, screenshot):
+    """zh-hans from the spec, whatever the browser's language; keys answer; axe on each page."""
+    study = make_live_study(
+        slug="browser-zh",
+        language="zh_Hans",
+        items_per_judge=4,
+        texts={"researcher_contact": "王老师 <wang@example.org>", "ethics_approval": "IRB-9"},
+        closing_questions=[
+            {"name": "device", "kind": "choice", "prompt": "设备？", "options": ["手机", "电脑"]}
+        ],
+    )
+    page.goto(f"{live_server.url}/take/{study.slug}/")
+    assert page.get_attribute("html", "lang") == "zh-hans"
+    assert "欢迎" in page.inner_text("h1")
+    assert_accessible(page, "zh welcome")
+    submit(page, "#begin-form button")
+    assert "研究说明与知情同意" in page.inner_text("h1") and "IRB-9" in page.inner_text("main")
+    screenshot(page, "zh-01-consent")
+    assert_accessible(page, "zh consent")
+    page.check("#consent-agree")
+    submit(page, "button[value=agree]")
+    assert_accessible(page, "zh instructions")
+    submit(page, "form button[type=submit]")
+    n = 0
+    while page.url.endswith("/item/"):
+        if n == 0:
+            assert page.get_by_role("radio", name="很可能由人撰写", exact=True).count() == 1
+            screenshot(page, "zh-02-item")
+            assert_accessible(page, "zh item")
+        page.keyboard.press(str(n % 5 + 1))
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        n += 1
+    assert n == 4
+    page.check("input[name=seen_before][value=no]")
+    page.check("input[name=looked_up][value=no]")
+    page.get_by_role("radio", name="电脑", exact=True).check()
+    assert_accessible(page, "zh closing")
+    submit(page, "form.closing button[type=submit]")
+    assert page.url.endswith("/debrief/") and "谢谢" in page.inner_text("h1")
+    screenshot(page, "zh-03-debrief")
+    assert_accessible(page, "zh debrief")
+    check_clean(page, live_server)
+    judge = Judge.objects.get(study=study)
+    assert [i.rating for i in judge.items.order_by("position")] == [1, 2, 3, 4]
+    assert judge.closing["questions"] == {"device": "电脑"}
+
+
+def test_test_mode_before_launch_then_a_judge_who_declines(
+    page, live_server, make_study, screenshot, django_user_model, browser
+):
+    """The owner tries the study before launch (a banner on every page, axe-clean); after
+    launch a Prolific judge declines consent and sees the declined code, redirect stoppable."""
+    from studies.services.studies import study_launch
+    from tests.factories import fill_texts
+
+    owner = django_user_model.objects.create_user("olga", password="pw-olga-123")
+    study = make_study(
+        slug="browser-test-mode",
+        items_per_judge=2,
+        recruitment={
+            "platform": "prolific",
+            "completion_code": "OK1",
+            "declined_code": "NO-THANKS",
+            "declined_url": "https://app.prolific.com/submissions/complete",
+            "redirect_seconds": 30,
+        },
+    )
+    study.owner = owner
+    study.save(update_fields=["owner"])
+    fill_texts(study)
+    page.goto(f"{live_server.url}/accounts/login/?next=/dashboard/{study.slug}/")
+    page.fill("#id_username", "olga")
+    page.fill("#id_password", "pw-olga-123")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert "PROLIFIC_PID={{%PROLIFIC_PID%}}" in page.inner_text("#link-prolific")
+    submit(page, "#test-run")
+    assert page.url.endswith("/consent/") and page.is_visible(".test-banner")
+    screenshot(page, "test-mode-01-consent")
+    assert_accessible(page, "test-mode consent")
+    page.check("#consent-agree")
+    submit(page, "button[value=agree]")
+    submit(page, "form button[type=submit]")
+    while page.url.endswith("/item/"):
+        assert page.is_visible(".test-banner")
+        page.keyboard.press("3")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+    page.check("input[name=seen_before][value=no]")
+    page.check("input[name=looked_up][value=no]")
+    submit(page, "form.closing button[type=submit]")
+    assert page.url.endswith("/debrief/") and page.is_visible(".test-banner")
+    assert_accessible(page, "test-mode debrief")
+    assert Judge.objects.get(study=study).test
+
+    study_launch(study=study)
+    assert not Judge.objects.filter(study=study).exists(), "test runs go at launch"
+    judge_page = browser.new_context(viewport=PHONE, locale="es-ES").new_page()
+    judge_page.goto(f"{live_server.url}/take/{study.slug}/?PROLIFIC_PID=d1&STUDY_ID=s&SESSION_ID=x")
+    with judge_page.expect_navigation():
+        judge_page.click("button[value=decline]")
+    assert "NO-THANKS" in judge_page.inner_text("#completion-code")
+    assert not judge_page.is_visible(".test-banner")
+    assert judge_page.is_visible("#return-note")
+    judge_page.click("#return-stay")  # the countdown stops; the link stays
+    assert not judge_page.is_visible("#return-stay") and not judge_page.is_visible("#return-note")
+    assert judge_page.get_attribute("#return-now", "href").endswith("?cc=NO-THANKS")
+    screenshot(judge_page, "declined-01-phone")
+    assert_accessible(judge_page, "declined")
+    judge_page.context.close()
+    assert Judge.objects.get(study=study).status == Judge.Status.WITHDRAWN

@@ -32,7 +32,7 @@ def test_reload_at_every_step(page, live_server, make_live_study):
         token = page.locator('input[name="item"]').get_attribute("value")
         reload_and_check(page, "/item/")
         assert page.locator('input[name="item"]').get_attribute("value") == token
-        page.get_by_label("I don't know", exact=True).check()
+        page.get_by_role("radio", name="I don't know", exact=True).check()
         with page.expect_navigation():
             page.click("#submit-answer")
         page.go_back()  # the back button shows the current step, not the old form

@@ -590,3 +590,32 @@ def test_copy_a_launched_study_to_a_new_draft(client_a, alice, make_live_study):
     assert copy.spec["conditions"] == study.spec["conditions"]
     client_a.post(url, {"new_slug": "second-run"}, follow=True)
     assert Study.objects.filter(slug="second-run").count() == 1
+
+
+def test_overview_shows_recruitment_links_with_copy_buttons(client_a, alice, make_study):
+    study = _own(make_study(recruitment={"platform": "prolific", "completion_code": "C1"}), alice)
+    body = client_a.get(f"/dashboard/{study.slug}/").content.decode()
+    assert "PROLIFIC_PID={{%PROLIFIC_PID%}}&amp;STUDY_ID={{%STUDY_ID%}}" in body
+    assert 'data-copy="link-prolific"' in body and 'data-copy="link-completion-code"' in body
+
+
+def test_the_form_writes_texts_questions_language_and_endings(client_a, corpus):
+    data = _form_data(
+        language="es",
+        texts_consent="Hola **todos**",
+        texts_ethics_approval="CEI-7",
+        closing_questions="device | choice | Your device? | phone; computer | required\n"
+        "advice | text | Advice?",
+        recruitment_declined_code="NO1",
+    )
+    response = client_a.post(reverse("dashboard:study-new"), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    spec = Study.objects.get(slug="from-form").spec
+    assert spec["language"] == "es" and spec["texts"]["consent"] == "Hola **todos**"
+    assert spec["texts"]["ethics_approval"] == "CEI-7"
+    assert spec["recruitment"]["declined_code"] == "NO1"
+    assert [(q["name"], q["kind"], q["required"]) for q in spec["closing_questions"]] == [
+        ("device", "choice", True),
+        ("advice", "text", False),
+    ]
+    assert spec["closing_questions"][0]["options"] == ["phone", "computer"]

@@ -43,6 +43,54 @@ class IntListField(ListField):
         return out
 
 
+class ClosingQuestionsField(forms.CharField):
+    """``name | kind | question | options | required``, one question per line."""
+
+    def to_python(self, value: Any) -> list[dict[str, Any]]:  # type: ignore[override]
+        questions = []
+        for n, line in enumerate(str(value or "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = [p.strip() for p in line.split("|")]
+            if len(parts) < 3:
+                raise forms.ValidationError(
+                    f"line {n}: write name | kind | question (| options)(| required)"
+                )
+            required = parts[-1].lower() == "required" and len(parts) > 3
+            if required:
+                parts = parts[:-1]
+            name, kind, prompt = parts[:3]
+            extra = [o.strip() for o in parts[3].split(";")] if len(parts) > 3 else []
+            q: dict[str, Any] = {"name": name, "kind": kind, "prompt": prompt}
+            if kind == "choice":
+                q["options"] = [o for o in extra if o]
+            elif kind == "scale" and extra:
+                q["low_label"] = extra[0]
+                q["high_label"] = extra[-1] if len(extra) > 1 else ""
+            if required:
+                q["required"] = True
+            questions.append(q)
+        return questions
+
+    def prepare_value(self, value: Any) -> str:
+        if not isinstance(value, list):
+            return value or ""
+        lines = []
+        for q in value:
+            extra = ""
+            if q.get("kind") == "choice":
+                extra = "; ".join(q.get("options", []))
+            elif q.get("kind") == "scale" and (q.get("low_label") or q.get("high_label")):
+                extra = f"{q.get('low_label', '')}; {q.get('high_label', '')}"
+            parts = [q.get("name", ""), q.get("kind", ""), q.get("prompt", "")]
+            if extra or q.get("required"):
+                parts.append(extra)
+            if q.get("required"):
+                parts.append("required")
+            lines.append(" | ".join(parts))
+        return "\n".join(lines)
+
+
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(v, v) for v in values]
 
@@ -82,9 +130,21 @@ SPEC_FIELDS: dict[str, tuple[str | None, str]] = {
     "recruitment_platform": ("recruitment", "platform"),
     "recruitment_completion_code": ("recruitment", "completion_code"),
     "recruitment_completion_url": ("recruitment", "completion_url"),
+    "recruitment_declined_code": ("recruitment", "declined_code"),
+    "recruitment_declined_url": ("recruitment", "declined_url"),
+    "recruitment_attention_failed_code": ("recruitment", "attention_failed_code"),
+    "recruitment_attention_failed_url": ("recruitment", "attention_failed_url"),
+    "recruitment_redirect_seconds": ("recruitment", "redirect_seconds"),
     "recruitment_pay": ("recruitment", "pay"),
     "recruitment_estimated_minutes": ("recruitment", "estimated_minutes"),
     "recruitment_demographics": ("recruitment", "demographics"),
+    "language": (None, "language"),
+    "texts_consent": ("texts", "consent"),
+    "texts_instructions": ("texts", "instructions"),
+    "texts_debrief": ("texts", "debrief"),
+    "texts_researcher_contact": ("texts", "researcher_contact"),
+    "texts_ethics_approval": ("texts", "ethics_approval"),
+    "closing_questions": (None, "closing_questions"),
     "analysis_alpha": ("analysis", "alpha"),
     "analysis_equivalence_margin": ("analysis", "equivalence_margin"),
     "analysis_exclude_failed_attention": ("analysis", "exclude_failed_attention"),
@@ -170,6 +230,18 @@ class StudyForm(forms.Form):
     )
     recruitment_completion_code = forms.CharField(required=False, label="Completion code")
     recruitment_completion_url = forms.CharField(required=False, label="Completion URL")
+    recruitment_declined_code = forms.CharField(required=False, label="Declined-consent code")
+    recruitment_declined_url = forms.CharField(required=False, label="Declined-consent URL")
+    recruitment_attention_failed_code = forms.CharField(
+        required=False, label="Failed-attention code"
+    )
+    recruitment_attention_failed_url = forms.CharField(required=False, label="Failed-attention URL")
+    recruitment_redirect_seconds = forms.IntegerField(
+        required=False,
+        initial=R["redirect_seconds"],
+        label="Seconds before the redirect",
+        help_text="Judges see the code and a countdown they can stop.",
+    )
     recruitment_pay = forms.CharField(required=False, label="Pay (for the record)")
     recruitment_estimated_minutes = forms.IntegerField(
         required=False, initial=R["estimated_minutes"], label="Estimated minutes"
@@ -179,6 +251,47 @@ class StudyForm(forms.Form):
         choices=_choices(spec_lib.DEMOGRAPHICS),
         widget=forms.CheckboxSelectMultiple,
         label="Demographic questions",
+    )
+
+    language = forms.ChoiceField(
+        choices=[
+            ("en", "English"),
+            ("zh-hans", "Chinese (Simplified)"),
+            ("es", "Spanish"),
+            ("de", "German"),
+        ],
+        initial=D["language"],
+        required=False,
+        label="Judges' language",
+    )
+    texts_consent = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        label="Consent text",
+        help_text="Simple Markdown. Empty: the built-in text, in the judges' language.",
+    )
+    texts_instructions = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Instructions",
+        help_text="Shown above the answer scale. Empty: the built-in text.",
+    )
+    texts_debrief = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Debrief",
+        help_text="Shown above the list of which texts were machine-made. Empty: built-in.",
+    )
+    texts_researcher_contact = forms.CharField(
+        required=False, label="Researcher contact", help_text="E.g. a name and an email address."
+    )
+    texts_ethics_approval = forms.CharField(required=False, label="Ethics approval id")
+    closing_questions = ClosingQuestionsField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Closing questions",
+        help_text="One per line: name | text, choice or scale | question | options "
+        "separated by ; (choice) or low; high labels (scale). End with | required to require.",
     )
 
     analysis_alpha = forms.FloatField(required=False, initial=N["alpha"], label="Alpha")

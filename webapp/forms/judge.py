@@ -7,22 +7,10 @@ from dataclasses import dataclass
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-# The paper's five options, in its words (Brown et al. 2020, Sec. 3.9.4), stored as 1..5.
-RATING_CHOICES = [
-    (1, _("very likely written by a human")),
-    (2, _("more likely written by a human")),
-    (3, _("I don't know")),
-    (4, _("more likely written by a machine")),
-    (5, _("very likely written by a machine")),
-]
-SIDE_CHOICES = [("left", _("Text A")), ("right", _("Text B"))]
-CONFIDENCE_CHOICES = [
-    (1, _("1 - just guessing")),
-    (2, _("2")),
-    (3, _("3")),
-    (4, _("4")),
-    (5, _("5 - certain")),
-]
+from studies.wording import CONFIDENCE_CHOICES, RATING_CHOICES, SIDE_CHOICES  # noqa: E402
+
+__all__ = ["CONFIDENCE_CHOICES", "RATING_CHOICES", "SIDE_CHOICES"]
+
 MAX_MS = 24 * 3600 * 1000
 
 
@@ -217,13 +205,69 @@ class ClosingForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
-    def __init__(self, *args, demographics: list[str] | tuple[str, ...] = (), **kwargs):
+    def __init__(
+        self,
+        *args,
+        demographics: list[str] | tuple[str, ...] = (),
+        questions: list[dict] | tuple[dict, ...] = (),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.demographics = [d for d in demographics if d in DEMOGRAPHIC_FIELDS]
         for name in self.demographics:
             self.fields[name] = DEMOGRAPHIC_FIELDS[name]()
+        self.questions = list(questions)
+        for q in self.questions:
+            self.fields[f"q_{q['name']}"] = question_field(q)
 
     def closing(self) -> dict:
         data = {k: self.cleaned_data[k] for k in ("seen_before", "looked_up", "comments")}
         data["demographics"] = {k: self.cleaned_data.get(k, "") for k in self.demographics}
+        if self.questions:
+            data["questions"] = {
+                q["name"]: self.cleaned_data.get(f"q_{q['name']}", "") for q in self.questions
+            }
         return data
+
+
+def question_field(q: dict) -> forms.Field:
+    """A researcher's closing question (spec ``[[closing_questions]]``) as a form field.
+
+    The prompt and options are the researcher's words, shown as plain text."""
+    required = bool(q.get("required"))
+    errors = {"required": _("Please answer this question.")}
+    label = q["prompt"]
+    if q["kind"] == "choice":
+        return forms.ChoiceField(
+            label=label,
+            required=required,
+            choices=[(o, o) for o in q["options"]],
+            widget=forms.RadioSelect,
+            error_messages=errors,
+        )
+    if q["kind"] == "scale":
+        points = int(q.get("scale_points") or 5)
+        choices = []
+        for value in range(1, points + 1):
+            text = str(value)
+            if value == 1 and q.get("low_label"):
+                text = f"{value} - {q['low_label']}"
+            elif value == points and q.get("high_label"):
+                text = f"{value} - {q['high_label']}"
+            choices.append((value, text))
+        return forms.TypedChoiceField(
+            label=label,
+            required=required,
+            choices=choices,
+            coerce=int,
+            empty_value=None,
+            widget=forms.RadioSelect,
+            error_messages=errors,
+        )
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages=errors,
+    )

@@ -188,6 +188,29 @@
       fit();
     });
 
+    // Copy buttons: put the named element's text on the clipboard and say so.
+    document.querySelectorAll("[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var source = document.getElementById(button.getAttribute("data-copy"));
+        var status = document.getElementById("copy-status");
+        var text = source ? source.textContent : "";
+        var done = function () { if (status) status.textContent = "Copied."; };
+        var fallback = function () {
+          var range = document.createRange();
+          range.selectNodeContents(source);
+          var sel = window.getSelection();
+          sel.removeAllRanges();
+          sel.addRange(range);
+          if (status) status.textContent = document.execCommand("copy") ? "Copied." : "Selected: press Ctrl+C to copy.";
+        };
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(text).then(done, fallback);
+        } else {
+          fallback();
+        }
+      });
+    });
+
     // Conditions in the study form: add one from the empty template.
     var add = document.getElementById("add-condition");
     if (add) {

@@ -86,6 +86,60 @@
     });
   }
 
+  // Keys answer: 1-5 pick a rating (or the confidence), A/B a text; Enter on a chosen
+  // answer submits. A key only selects, so a stray press never records an answer.
+  if (form) {
+    form.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && event.target.type === "radio") {
+        event.preventDefault();
+        if (form.checkValidity()) {
+          if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+        } else {
+          form.reportValidity();
+        }
+      }
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+      var target = event.target;
+      if (target && (target.tagName === "TEXTAREA" || (target.tagName === "INPUT" && target.type !== "radio"))) return;
+      var key = String(event.key || "").toLowerCase();
+      var radio = form.querySelector('input[type="radio"][data-key="' + key + '"]');
+      if (!radio) return;
+      event.preventDefault();
+      radio.checked = true;
+      radio.focus();
+    });
+  }
+
+  // Back to the recruitment site after a countdown the judge can stop (WCAG 2.2.1).
+  var back = document.getElementById("return");
+  if (back) {
+    var left = parseInt(back.getAttribute("data-seconds") || "0", 10);
+    var target = back.getAttribute("data-url");
+    var shown = back.querySelector(".countdown");
+    var stay = document.getElementById("return-stay");
+    if (left > 0 && target) {
+      var timer = null;
+      var tick = function () {
+        if (shown) shown.textContent = "(" + left + ")";
+        if (left <= 0) { window.clearInterval(timer); window.location.assign(target); }
+        left -= 1;
+      };
+      if (stay) {
+        stay.hidden = false;
+        stay.addEventListener("click", function () {
+          window.clearInterval(timer);
+          stay.hidden = true;
+          var note = document.getElementById("return-note");
+          if (note) note.hidden = true;
+        });
+      }
+      tick();
+      timer = window.setInterval(tick, 1000);
+    }
+  }
+
   var mturk = document.getElementById("mturk-submit");
   if (mturk && mturk.getAttribute("data-autosubmit") === "1") {
     mturk.submit();

@@ -216,7 +216,9 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
                 "study is closed, and the look is logged.",
             )
             return redirect("dashboard:report", slug=study.slug)
-        if not JudgeItem.objects.filter(judge__study=study, answered_at__isnull=False).exists():
+        if not JudgeItem.objects.filter(
+            judge__study=study, judge__test=False, answered_at__isnull=False
+        ).exists():
             # Nothing to see, so nothing is logged as a look.
             return _report_page(
                 request, study, service, problem="No answers yet: there is nothing to analyse."

@@ -18,6 +18,7 @@ from studies.selectors.dashboard import (
     study_summaries,
 )
 from studies.selectors.readiness import study_readiness
+from studies.selectors.recruitment import recruitment_links
 from studies.services.corpora import CorpusImportError
 from studies.services.dashboard import corpus_upload as corpus_upload_service
 from studies.services.dashboard import download_audit
@@ -202,6 +203,9 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "readiness": study_readiness(study)
             if study.status in (Study.Status.READY, Study.Status.ATTENTION)
             else None,
+            "recruitment_links": recruitment_links(
+                study=study, origin=f"{request.scheme}://{request.get_host()}"
+            ),
         },
     )
 

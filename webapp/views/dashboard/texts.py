@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -15,8 +16,9 @@ from studies.models import Article, Study
 from studies.selectors.dashboard import generation_progress, preview_samples, review_articles
 from studies.selectors.judging import ItemView, item_view, shown_content
 from studies.services.generation import generation_cancel, generation_start
-from studies.services.studies import ATTENTION_PAIRED, ATTENTION_SINGLE, StudyError
+from studies.services.studies import StudyError
 from studies.services.texts import article_drop, article_restore
+from studies.wording import attention_checks
 from webapp.forms.dashboard import ExcludeForm
 from webapp.forms.judge import answer_form, answer_options
 from webapp.views.dashboard._shared import study_page
@@ -196,7 +198,7 @@ def _preview_items(study: Study) -> list[ItemView]:
             )
         )
     if study.spec["attention_checks"]["count"]:
-        check = (ATTENTION_PAIRED if study.protocol == "paired" else ATTENTION_SINGLE)[0]
+        check = attention_checks(study.protocol, study.spec.get("language", "en"))[0]
         raw = [check["body"]] if study.protocol == "single" else [check["left"], check["right"]]
         items.append(
             item_view(
@@ -247,6 +249,7 @@ def preview_frame(request: HttpRequest, slug: str) -> HttpResponse:
     """The judge's item template with a sample item. A submitted answer is thrown away:
     the frame just moves on to the next sample."""
     study = access_study_by_user(request.user, slug)
+    translation.activate(study.spec.get("language") or "en")  # as the study's judges read it
     items = _preview_items(study)
     index = _preview_index(request, items)
     if request.method == "POST":

@@ -13,13 +13,17 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import get_script_prefix, reverse
+from django.utils import translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from studies.markup import judge_texts
 from studies.models import Judge, Study
 from studies.protocol import STAGE_ORDER
 from studies.selectors import judging as judging_selectors
+from studies.selectors.judging import judge_completion
 from studies.services import judging
+from studies.services.assignment import TEST_STATUSES
 from webapp.forms.judge import (
     CONFIDENCE_CHOICES,
     RATING_CHOICES,
@@ -57,6 +61,7 @@ def render_page(
     status: int = 200,
     frame_ancestors: str = "'none'",
 ) -> HttpResponse:
+    context = {**context, "test_mode": getattr(request, "newseval_test", False)}
     response = render(request, f"judge/{template}", context, status=status)
     if frame_ancestors != "'none'":
         response.xframe_options_exempt = True  # CSP frame-ancestors names who may frame it
@@ -142,11 +147,18 @@ def not_found(study: Study | None) -> bool:
     )
 
 
+def speak(study: Study | None) -> None:
+    """Judges' pages are in the study's language, whatever the browser asks for."""
+    if study is not None:
+        translation.activate(study.spec.get("language") or "en")
+
+
 def study_or_404(request: HttpRequest, slug: str) -> Study | HttpResponse:
     # The frozen design record can be large; judge pages never need it.
     study = Study.objects.defer("frozen", "spec_source").filter(slug=slug).first()
     if not_found(study):
         return study_not_found(request)
+    speak(study)
     return study
 
 
@@ -217,6 +229,8 @@ def status_page(request: HttpRequest, judge: Judge) -> HttpResponse | None:
                     "came from a recruitment site, please return the task there. You "
                     "can close this window."
                 ),
+                # Declined at consent: the platform's own code and URL for that ending.
+                "completion": judge_completion(judge=judge) if judge.stage == "consent" else None,
             },
         )
     return None
@@ -229,12 +243,15 @@ def judge_page(stage: str | None) -> Callable:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, slug: str) -> HttpResponse:
             study, judge = study_and_judge(request, slug)
-            if not_found(study):
+            testing = judge is not None and judge.test and study.status in TEST_STATUSES
+            if not_found(study) and not testing:
                 return study_not_found(request)
+            speak(study)
             if judge is None:
                 return redirect_to(step_url("judge-enter", study))
+            request.newseval_test = judge.test  # the test-mode banner
             if judge.status != Judge.Status.COMPLETED:
-                if study.status != Study.Status.LIVE:
+                if study.status != Study.Status.LIVE and not testing:
                     return not_live_page(request, study)
                 judge = judging.judge_touch(judge=judge)
                 blocked = status_page(request, judge)
@@ -264,4 +281,5 @@ def scale_context(study: Study, form=None) -> dict:
         "estimated_minutes": recruitment.get("estimated_minutes") or None,
         "pay": recruitment.get("pay") or "",
         "has_practice": study.spec.get("practice", {}).get("enabled", False),
+        "texts": judge_texts(study.spec),
     }

@@ -3,12 +3,11 @@ debrief and completion. Thin views over ``studies.services.judging``."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from studies.markup import judge_texts
 from studies.models import Judge, Study
 from studies.protocol import NEUTRAL_RATING, Protocol, Stage, is_correct
 from studies.selectors.judging import (
@@ -48,10 +47,12 @@ def consent(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
     form = ConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if form.cleaned_data["decision"] == "decline":
-            judging.judge_withdraw(judge=judge)
+            judge = judging.judge_withdraw(judge=judge)
         else:
-            judging.judge_consent(judge=judge)
-        return redirect_to(step_url("judge-enter", study))
+            judge = judging.judge_consent(judge=judge)
+        # Straight to the next step (a declined judge's stage page says they are not
+        # taking part); the entry link would not admit a test judge before launch.
+        return redirect_to(stage_url(judge))
     context = {"study": study, "form": form, **scale_context(study)}
     return render_page(
         request, "consent.html", context, status=400 if request.method == "POST" else 200
@@ -234,7 +235,11 @@ def signal(request: HttpRequest, slug: str) -> HttpResponse:
 @judge_page(Stage.CLOSING)
 def closing(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
     demographics = study.spec.get("recruitment", {}).get("demographics", [])
-    form = ClosingForm(request.POST or None, demographics=demographics)
+    form = ClosingForm(
+        request.POST or None,
+        demographics=demographics,
+        questions=study.spec.get("closing_questions", []),
+    )
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -258,6 +263,7 @@ def debrief(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
             "study": study,
             "debrief": debrief_for_judge(judge=judge),
             "completion": judge_completion(judge=judge),
+            "texts": judge_texts(study.spec),
         },
     )
 
@@ -269,8 +275,5 @@ def finish(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
         return redirect_to(stage_url(judge))
     completion = judge_completion(judge=judge)
     if completion.redirect_url:
-        url = completion.redirect_url
-        if completion.code and "cc=" not in url:
-            url += ("&" if "?" in url else "?") + urlencode({"cc": completion.code})
-        return redirect_to(url)
+        return redirect_to(completion.redirect_url)
     return render_page(request, "finish.html", {"study": study, "completion": completion})
