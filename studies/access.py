@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from studies.models import Study
+from studies.models import Corpus, Study
 
 
 def studies_for_user(user) -> QuerySet[Study]:
@@ -20,6 +20,39 @@ def studies_for_user(user) -> QuerySet[Study]:
     if user.is_staff:
         return Study.objects.all()
     return Study.objects.filter(Q(owner=user) | Q(shared_with=user)).distinct()
+
+
+def corpora_for_user(user) -> QuerySet[Corpus]:
+    """The corpora ``user`` may use in a spec: their own, those shared with them, and the
+    operator's (no owner); staff may use all."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Corpus.objects.none()
+    if user.is_staff:
+        return Corpus.objects.all()
+    return Corpus.objects.filter(
+        Q(owner=user) | Q(shared_with=user) | Q(owner__isnull=True)
+    ).distinct()
+
+
+def corpus_for_spec(name: str, owner) -> Corpus | None:
+    """The corpus a spec's ``corpus = name`` means for ``owner``: their own first, then one
+    shared with them, then the operator's. Without an owner (a management command run by
+    the operator), the operator's corpus, or the only one of that name."""
+    named = Corpus.objects.filter(name=name)
+    if owner is None:
+        site = named.filter(owner__isnull=True).first()
+        return site or (named.first() if named.count() == 1 else None)
+    for qs in (
+        named.filter(owner=owner),
+        named.filter(shared_with=owner),
+        named.filter(owner__isnull=True),
+    ):
+        corpus = qs.order_by("pk").first()
+        if corpus is not None:
+            return corpus
+    if owner.is_staff:
+        return named.order_by("pk").first()
+    return None
 
 
 def can_administer(user, study: Study) -> bool:

@@ -69,10 +69,10 @@ ANSWER_SQL = f"""
         tabaway_count = tabaway_count + %(tabaways)s
     WHERE id = %(item)s AND answered_at IS NULL
 """
-_JUDGE_BY_TOKENS = f"""
+_JUDGE_BY_KEYS = f"""
     SELECT {JUDGE.columns("j")}, s.status, s.design_hash
     FROM {Judge._meta.db_table} j JOIN {Study._meta.db_table} s ON s.id = j.study_id
-    WHERE s.slug = %s AND j.token IN ({{marks}})
+    WHERE s.slug = %s AND j.session_key IN ({{marks}})
 """
 
 
@@ -133,12 +133,12 @@ def answer_store(
         return cursor.rowcount == 1
 
 
-def judge_by_tokens(*, slug: str, tokens: list[str]) -> tuple[Judge, str, str] | None:
-    """The judge of study ``slug`` among ``tokens``, with the study's status and design
-    hash, or None. ``tokens`` must not be empty."""
-    sql = _JUDGE_BY_TOKENS.format(marks=", ".join(["%s"] * len(tokens)))
+def judge_by_session_keys(*, slug: str, keys: list[str]) -> tuple[Judge, str, str] | None:
+    """The judge of study ``slug`` among a browser's session ``keys``, with the study's
+    status and design hash, or None. ``keys`` must not be empty."""
+    sql = _JUDGE_BY_KEYS.format(marks=", ".join(["%s"] * len(keys)))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [slug, *tokens])
+        cursor.execute(sql, [slug, *keys])
         row = cursor.fetchone()
     if row is None:
         return None

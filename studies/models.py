@@ -21,11 +21,34 @@ def choices(values: type[StrEnum]) -> list[tuple[str, str]]:
 
 
 class Corpus(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    """Articles under a name. A corpus belongs to the researcher who imported it and the
+    researchers it is shared with (sharing a study shares its corpus); one without an owner
+    was imported by the operator (``import_corpus``) for everyone to use, and only the
+    operator changes it."""
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_corpora",
+    )
+    shared_with = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="shared_corpora"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name_plural = "corpora"
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="corpus_name_unique_per_owner"),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(owner__isnull=True),
+                name="site_corpus_name_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -298,6 +321,9 @@ class Judge(models.Model):
         StudyList, null=True, blank=True, on_delete=models.PROTECT, related_name="judges"
     )
     token = models.CharField(max_length=64, unique=True)
+    # What the judge's browser holds (in a signed cookie): an opaque key that only lets
+    # that browser go on, never the token, which seeds nothing the browser may learn.
+    session_key = models.CharField(max_length=64, unique=True, null=True, editable=False)
     pseudonym = models.CharField(max_length=64, db_index=True)
     platform = models.CharField(max_length=10, choices=choices(Platform))
     # Restricted: platform ids are exported only to the payments file.

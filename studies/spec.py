@@ -8,6 +8,7 @@ The keys and their defaults are documented in ``docs/spec.md``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import secrets
 import tomllib
@@ -118,6 +119,10 @@ CONDITION_DEFAULTS: dict[str, Any] = {
     "candidates": 5,
     "control": False,
 }
+# Bounds for numbers with no natural ceiling, far past any real study.
+MAX_ARTICLES = 100_000
+MAX_EXPIRY_MINUTES = 7 * 24 * 60
+MAX_PARAMS = 10**15
 RETURN_KEYS = (
     "completion_code",
     "completion_url",
@@ -159,20 +164,25 @@ class _Checker:
             out[key] = value
         return out
 
-    def int_(self, d: dict, key: str, where: str, lo: int | None = None, hi: int | None = None):
+    def int_(self, d: dict, key: str, where: str, lo: int, hi: int):
+        # Every integer has both bounds: TOML integers are unbounded in Python, and a
+        # number past a column's range or timedelta's is a 500 later, not a message now.
         value = d.get(key)
         if isinstance(value, bool) or not isinstance(value, int):
             self.problems.append(f"{where}.{key}: must be an integer, got {value!r}")
             return
-        if lo is not None and value < lo:
+        if value < lo:
             self.problems.append(f"{where}.{key}: must be at least {lo}, got {value}")
-        if hi is not None and value > hi:
+        if value > hi:
             self.problems.append(f"{where}.{key}: must be at most {hi}, got {value}")
 
     def num(self, d: dict, key: str, where: str, lo: float, hi: float, lo_open: bool = False):
         value = d.get(key)
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.problems.append(f"{where}.{key}: must be a number, got {value!r}")
+            return
+        if not math.isfinite(value):  # TOML has inf and nan; neither is a setting
+            self.problems.append(f"{where}.{key}: must be a finite number, got {value!r}")
             return
         if value < lo or (lo_open and value == lo) or value > hi:
             interval = f"{'(' if lo_open else '['}{lo}, {hi}]"
@@ -256,9 +266,9 @@ def parse_spec(
     c.int_(spec, "target_words", "spec", lo=20, hi=5000)
     c.choice(spec, "paragraphs", "spec", PARAGRAPH_RULES)
     c.num(spec, "min_length_ratio", "spec", 0.0, 1.0)
-    c.int_(spec, "items_per_judge", "spec", lo=0)
-    c.int_(spec, "judges_per_list", "spec", lo=1)
-    c.int_(spec, "expiry_minutes", "spec", lo=5)
+    c.int_(spec, "items_per_judge", "spec", lo=0, hi=MAX_ARTICLES)
+    c.int_(spec, "judges_per_list", "spec", lo=1, hi=100_000)
+    c.int_(spec, "expiry_minutes", "spec", lo=5, hi=MAX_EXPIRY_MINUTES)
     if not isinstance(spec["consent_version"], str):
         spec["consent_version"] = str(spec["consent_version"])
     c.str_list(spec, "exclude_judges_from", "spec")
@@ -276,8 +286,8 @@ def parse_spec(
         spec[name] = c.section(value, defaults, f"[{name}]")
 
     art = spec["articles"]
-    c.int_(art, "count", "[articles]", lo=2)
-    c.int_(art, "min_words", "[articles]", lo=0)
+    c.int_(art, "count", "[articles]", lo=2, hi=MAX_ARTICLES)
+    c.int_(art, "min_words", "[articles]", lo=0, hi=100_000)
     for key in ("ids", "sources", "exclude_containing"):
         c.str_list(art, key, "[articles]")
     c.date(art, "date_from", "[articles]")
@@ -293,7 +303,7 @@ def parse_spec(
     c.int_(att, "count", "[attention_checks]", lo=0, hi=10)
     positions = att.get("positions")
     if not isinstance(positions, list) or not all(
-        isinstance(p, int) and not isinstance(p, bool) and p >= 1 for p in positions
+        isinstance(p, int) and not isinstance(p, bool) and 1 <= p <= MAX_ARTICLES for p in positions
     ):
         c.problems.append("[attention_checks].positions: must be a list of positions from 1")
     elif positions and isinstance(att.get("count"), int) and len(positions) != att["count"]:
@@ -313,7 +323,7 @@ def parse_spec(
         rec.get("completion_code") or rec.get("completion_url")
     ):
         c.problems.append("[recruitment]: a Prolific study needs completion_code or completion_url")
-    c.int_(rec, "estimated_minutes", "[recruitment]", lo=0)
+    c.int_(rec, "estimated_minutes", "[recruitment]", lo=0, hi=24 * 60)
     c.str_list(rec, "demographics", "[recruitment]")
     for item in rec.get("demographics") or []:
         if item not in DEMOGRAPHICS:
@@ -327,7 +337,7 @@ def parse_spec(
     c.num(ana, "equivalence_margin", "[analysis]", 0.0, 0.5, lo_open=True)
     for key in ("exclude_failed_attention", "exclude_looked_up", "exclude_seen_before"):
         c.bool_(ana, key, "[analysis]")
-    c.int_(ana, "min_ms_per_word", "[analysis]", lo=0)
+    c.int_(ana, "min_ms_per_word", "[analysis]", lo=0, hi=60_000)
 
     gen = spec["generation"]
     c.int_(gen, "batch_size", "[generation]", lo=1, hi=256)
@@ -429,7 +439,7 @@ def _conditions(
             )
         cond["name"], cond["model"] = name, model
         if cond["params"] is not None:
-            c.int_(cond, "params", where, lo=1)
+            c.int_(cond, "params", where, lo=1, hi=MAX_PARAMS)
             if models is not None and isinstance(model, str) and model in models:
                 registry_params = models[model].params
                 if registry_params is not None and registry_params != cond["params"]:
@@ -443,7 +453,7 @@ def _conditions(
         c.choice(cond, "prompt_format", where, PROMPT_FORMATS)
         c.num(cond, "temperature", where, 0.0, 10.0)
         c.num(cond, "top_p", where, 0.0, 1.0, lo_open=True)
-        c.int_(cond, "top_k", where, lo=0)
+        c.int_(cond, "top_k", where, lo=0, hi=1_000_000)
         c.num(cond, "repetition_penalty", where, 0.0, 10.0, lo_open=True)
         c.int_(cond, "max_new_tokens", where, lo=0, hi=8192)
         c.int_(cond, "candidates", where, lo=1, hi=50)

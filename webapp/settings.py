@@ -66,19 +66,35 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "studies",
     "webapp",
 ]
+
+# Logins: django-axes counts failures per user name and address and locks both out for a
+# while after AXES_FAILURE_LIMIT of them; every failure and lock-out is logged.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "webapp.clientip.client_address"  # the entry limit's address too
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "webapp.sessions.JudgeCookieMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its own response.
+    "axes.middleware.AxesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "webapp.middleware.DashboardNotFoundMiddleware",
 ]
@@ -123,10 +139,13 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Sessions are signed cookies: serving a judge reads no session row and never waits on
-# Redis. A judge's session holds only their opaque judge token, nothing about the texts.
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 24 * 7)
+# Researchers: sessions in the database (logout ends them), saved on every request so that
+# SESSION_COOKIE_AGE is an idle timeout. Judges: a signed cookie holding only opaque keys
+# (webapp/sessions.py), so serving a judge reads no session row and never waits on Redis.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+NEWSEVAL_JUDGE_COOKIE_AGE = env_int("NEWSEVAL_JUDGE_COOKIE_AGE", 60 * 60 * 24 * 7)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
@@ -135,9 +154,8 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
-)
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
@@ -168,6 +186,14 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Uploaded files stream to temporary files on disk (never whole in memory) and stop at a
+# cap; corpus files are the large ones.
+FILE_UPLOAD_HANDLERS = [
+    "webapp.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+NEWSEVAL_UPLOAD_MAX_BYTES = env_int("NEWSEVAL_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Celery: with no broker configured, background work runs in a thread of this process.
@@ -185,8 +211,18 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Newseval's own settings.
-NEWSEVAL_PSEUDONYM_SALT = env_str("NEWSEVAL_PSEUDONYM_SALT", SECRET_KEY)
+# Judges' pseudonyms are HMACs of their platform ids under this salt. It is its own secret
+# (not SECRET_KEY, which rotates and signs cookies): whoever holds it can match exported
+# pseudonyms to platform ids, and changing it breaks the link between a study's exports.
+NEWSEVAL_PSEUDONYM_SALT = env_str("NEWSEVAL_PSEUDONYM_SALT")
+if not NEWSEVAL_PSEUDONYM_SALT:
+    if not DEBUG:
+        raise ImproperlyConfigured("NEWSEVAL_PSEUDONYM_SALT must be set when DEBUG=False")
+    NEWSEVAL_PSEUDONYM_SALT = SECRET_KEY
+# Entries per client address (see webapp/clientip.py) and study.
 NEWSEVAL_ENTRY_RATE = env_str("NEWSEVAL_ENTRY_RATE", "20/m")
+# A place is held this long for a judge who has not yet consented, then freed.
+NEWSEVAL_UNCONSENTED_MINUTES = env_int("NEWSEVAL_UNCONSENTED_MINUTES", 5)
 NEWSEVAL_JOB_STALE_SECONDS = env_int("NEWSEVAL_JOB_STALE_SECONDS", 300)
 NEWSEVAL_GENERATION_THREADS = env_int("NEWSEVAL_GENERATION_THREADS", 0)
 # Serves /bench/baseline for bench/load.py; never turn it on in a real deployment.

@@ -423,11 +423,14 @@ def study_summaries(studies) -> list[dict[str, Any]]:
     return [{"study": s} for s in studies]
 
 
-def corpora_summaries() -> list[dict[str, Any]]:
+def corpora_summaries(user) -> list[dict[str, Any]]:
+    from studies.access import corpora_for_user
+
     return list(
-        Corpus.objects.annotate(n=Count("articles"))
-        .order_by("name")
-        .values("name", "n", "created_at")
+        Corpus.objects.filter(pk__in=corpora_for_user(user).values("pk"))
+        .annotate(n=Count("articles"))
+        .order_by("name", "owner__username")
+        .values("name", "n", "created_at", "owner__username")
     )
 
 

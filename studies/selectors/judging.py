@@ -158,17 +158,17 @@ def judge_current_item(*, judge: Judge) -> JudgeItem | None:
     return judge_sql.current_item(judge_id=judge.pk)
 
 
-def judge_for_session(*, slug: str, tokens: list[str]) -> Judge | None:
-    """The judge of study ``slug`` among a session's judge tokens, with its study loaded.
+def judge_for_session(*, slug: str, keys: list[str]) -> Judge | None:
+    """The judge of study ``slug`` among a browser's judge session keys, with its study.
 
     The study comes from a per-process copy of its launched record and the status read
     with the judge. After launch only ``status``, ``closed_at`` and ``peek_allowed``
     change: the copy carries a fresh status, and no judge page reads the other two.
     """
-    tokens = [t for t in tokens if isinstance(t, str)][-MAX_SESSION_JUDGES:]
-    if not tokens:
+    keys = [k for k in keys if isinstance(k, str)][-MAX_SESSION_JUDGES:]
+    if not keys:
         return None
-    found = judge_sql.judge_by_tokens(slug=slug, tokens=tokens)
+    found = judge_sql.judge_by_session_keys(slug=slug, keys=keys)
     if found is None:
         return None
     judge, study_status, design_hash = found

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import random
 import secrets
 from dataclasses import dataclass
@@ -23,9 +24,18 @@ from django.utils.translation import gettext
 from studies import design as design_lib
 from studies.models import Judge, JudgeItem, Study, StudyList
 from studies.randomness import derived_key
+from studies.services.studies import audit
 
+log = logging.getLogger(__name__)
 COUNTED = (Judge.Status.ACTIVE, Judge.Status.COMPLETED)
 _SYSTEM_RANDOM = random.SystemRandom()
+
+
+ELSEWHERE_MESSAGE = (
+    "This study is already open in another browser. Please go on in the browser where you "
+    "started it; for your safety it cannot be taken over from here. If that browser is "
+    "lost, contact the researcher through your recruitment site."
+)
 
 
 class EntryRefused(Exception):
@@ -33,6 +43,7 @@ class EntryRefused(Exception):
 
     def __init__(self, reason: str, message: str):
         self.reason = reason
+        self.judge: Judge | None = None
         super().__init__(message)
 
 
@@ -48,12 +59,27 @@ def pseudonym_for(*, study_id: int, platform: str, identity: str) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:20]
 
 
+def unconsented_window() -> dt.timedelta:
+    return dt.timedelta(minutes=settings.NEWSEVAL_UNCONSENTED_MINUTES)
+
+
+def expiry_window(*, judge: Judge, study: Study) -> dt.timedelta:
+    """How long a judge keeps a place unseen: a place is only held for a few minutes until
+    consent is given, so made-up ids that never consent cannot lock out real participants."""
+    if not judge.consent_version:
+        return min(unconsented_window(), dt.timedelta(minutes=study.spec["expiry_minutes"]))
+    return dt.timedelta(minutes=study.spec["expiry_minutes"])
+
+
 def expire_stale_judges(*, study: Study, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - dt.timedelta(minutes=study.spec["expiry_minutes"])
-    return Judge.objects.filter(
-        study=study, status=Judge.Status.ACTIVE, last_seen_at__lt=cutoff, test=False
+    active = Judge.objects.filter(study=study, status=Judge.Status.ACTIVE, test=False)
+    stale = active.filter(last_seen_at__lt=cutoff).update(status=Judge.Status.EXPIRED)
+    unconsented = active.filter(
+        consent_version="", last_seen_at__lt=now - unconsented_window()
     ).update(status=Judge.Status.EXPIRED)
+    return stale + unconsented
 
 
 def list_counts(study: Study) -> dict[int, int]:
@@ -65,16 +91,45 @@ def list_counts(study: Study) -> dict[int, int]:
     return dict(rows)
 
 
-def judge_enter(
+def judge_enter(**kwargs) -> Entry:
+    """Admit or resume a judge (see ``_judge_enter``); a refused takeover is logged and
+    audited after the entry's transaction has rolled back."""
+    try:
+        return _judge_enter(**kwargs)
+    except EntryRefused as refused:
+        if refused.reason == "elsewhere" and refused.judge is not None:
+            judge = refused.judge
+            log.warning(
+                "entry refused: %s id of judge %s presented by another browser (study %s)",
+                judge.platform,
+                judge.pseudonym,
+                judge.study_id,
+            )
+            audit(
+                study=Study.objects.get(pk=judge.study_id),
+                action="entry_elsewhere",
+                judge=judge.pseudonym,
+                platform=judge.platform,
+            )
+        raise
+
+
+def _judge_enter(
     *,
     study_id: int,
     platform: str,
     external_id: str | None,
     meta: dict | None = None,
     simulated: bool = False,
+    session_key: str | None = None,
     now: dt.datetime | None = None,
 ) -> Entry:
-    """Admit a judge (or resume a returning one). Raises EntryRefused."""
+    """Admit a judge (or resume a returning one). Raises EntryRefused.
+
+    A platform id is not a secret (an attacker can guess or learn one), so a returning
+    id resumes only in the browser that holds that judge's ``session_key``; any other
+    request with the id is refused ("elsewhere"), changes nothing and is audited.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study_id)
@@ -87,6 +142,12 @@ def judge_enter(
                 study=study, platform=platform, external_id=external_id
             ).first()
             if existing is not None:
+                if not session_key or not secrets.compare_digest(
+                    session_key, existing.session_key or ""
+                ):
+                    refused = EntryRefused("elsewhere", ELSEWHERE_MESSAGE)
+                    refused.judge = existing
+                    raise refused
                 return Entry(judge_resume(study=study, judge=existing, now=now), resumed=True)
             earlier = study.spec.get("exclude_judges_from") or []
             if (
@@ -110,6 +171,7 @@ def judge_enter(
         judge = Judge(
             study=study,
             token=token,
+            session_key=secrets.token_urlsafe(24),
             platform=platform,
             external_id=external_id or None,
             platform_meta=meta or {},
@@ -157,7 +219,7 @@ def judge_resume(*, study: Study, judge: Judge, now: dt.datetime) -> Judge:
             if "partial_after_expiry" not in judge.flags:
                 judge.flags = [*judge.flags, "partial_after_expiry"]
     elif judge.status == Judge.Status.ACTIVE:
-        cutoff = now - dt.timedelta(minutes=study.spec["expiry_minutes"])
+        cutoff = now - expiry_window(judge=judge, study=study)
         if judge.last_seen_at < cutoff:
             # Expired but not yet swept: treat as a return after expiry.
             judge.status = Judge.Status.EXPIRED
@@ -218,6 +280,7 @@ def judge_enter_test(*, study_id: int, actor=None, now: dt.datetime | None = Non
             study=study,
             study_list=study_list,
             token=token,
+            session_key=secrets.token_urlsafe(24),
             platform="link",
             test=True,
             last_seen_at=now,

@@ -36,6 +36,7 @@ RECOGNISED = {
     "source_file",
 }
 MAX_ERRORS_SHOWN = 25
+MAX_KEY_LENGTH = Article._meta.get_field("key").max_length
 
 
 class CorpusImportError(Exception):
@@ -95,10 +96,14 @@ def _parse_date(value: object) -> dt.date | None:
         raise ValueError(f"expected a date like 2020-01-31, got {value!r}") from None
 
 
-def _records(path: Path, text: str) -> Iterator[tuple[int, object]]:
-    """Yield (line number, record) pairs; a record that cannot be parsed is an Exception."""
-    if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(io.StringIO(text, newline=""))
+def _no_constant(name: str) -> None:
+    # NaN and Infinity are not JSON, and PostgreSQL refuses them in a jsonb column.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _csv_records(text: str) -> Iterator[tuple[int, object]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         if reader.fieldnames is None:
             return
         for row in reader:
@@ -106,14 +111,28 @@ def _records(path: Path, text: str) -> Iterator[tuple[int, object]]:
                 yield reader.line_num, ValueError("more values than the header has columns")
                 continue
             yield reader.line_num, {k: (v if v != "" else None) for k, v in row.items()}
-    else:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, ValueError(f"broken JSON: {exc.msg} at column {exc.colno}")
+    except csv.Error as exc:
+        # The csv module stops at a field over its size limit or a NUL byte; the rest of
+        # the file cannot be read reliably after that, so this is the last record.
+        yield reader.line_num or 1, ValueError(f"unreadable CSV: {exc}")
+
+
+def _records(path: Path, text: str) -> Iterator[tuple[int, object]]:
+    """Yield (line number, record) pairs; a record that cannot be parsed is an Exception."""
+    if path.suffix.lower() == ".csv":
+        yield from _csv_records(text)
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line, parse_constant=_no_constant)
+        except json.JSONDecodeError as exc:
+            yield number, ValueError(f"broken JSON: {exc.msg} at column {exc.colno}")
+        except RecursionError:
+            yield number, ValueError("JSON nested too deeply")
+        except ValueError as exc:
+            yield number, ValueError(f"broken JSON: {exc}")
 
 
 def _decode(path: Path, raw: bytes) -> str:
@@ -179,7 +198,13 @@ def parse_corpus_file(path: Path) -> tuple[list[ParsedArticle], list[str]]:
         title = record["title"].strip()
         body = record["body"].strip()
         raw_id = record.get("id")
+        if raw_id is not None and (isinstance(raw_id, bool) or not isinstance(raw_id, str | int)):
+            problems.append(f"{where}: field 'id' must be text or a whole number, got {raw_id!r}")
+            continue
         key = str(raw_id).strip() if raw_id not in (None, "") else ""
+        if len(key) > MAX_KEY_LENGTH:
+            problems.append(f"{where}: field 'id' is longer than {MAX_KEY_LENGTH} characters")
+            continue
         if not key:
             key = "sha-" + hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()[:12]
         if key in seen:
@@ -237,14 +262,15 @@ def _content_hash(fields: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def corpus_import(*, path: Path | str, name: str) -> ImportResult:
-    """Import ``path`` into the corpus ``name``: all or nothing, idempotent on re-import."""
+def corpus_import(*, path: Path | str, name: str, owner=None) -> ImportResult:
+    """Import ``path`` into ``owner``'s corpus ``name`` (the operator's when ``owner`` is
+    None): all or nothing, idempotent on re-import. Nobody imports into another's corpus."""
     path = Path(path)
     if not name or not name.strip():
         raise CorpusImportError(["corpus name is empty"])
     parsed, warnings = parse_corpus_file(path)
     with transaction.atomic():
-        corpus, _ = Corpus.objects.get_or_create(name=name.strip())
+        corpus, _ = Corpus.objects.get_or_create(name=name.strip(), owner=owner)
         existing = dict(
             Article.objects.filter(corpus=corpus, key__in=[p.key for p in parsed]).values_list(
                 "key", "content_hash"

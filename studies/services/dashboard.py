@@ -28,6 +28,8 @@ def study_share(*, study: Study, username: str, actor=None) -> Any:
     if user.pk == study.owner_id:
         raise StudyError(f"{user.get_username()} owns this study already")
     study.shared_with.add(user)
+    if study.corpus.owner_id is not None and study.corpus.owner_id != user.pk:
+        study.corpus.shared_with.add(user)  # to copy the study, they need its articles
     audit(study=study, action="share", actor=actor, user=user.get_username())
     return user
 
@@ -81,6 +83,14 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", base) or "upload"
 
 
+def _discard(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    try:
+        path.parent.rmdir()
+    except OSError:
+        pass
+
+
 def corpus_upload(*, name: str, filename: str, chunks, actor=None) -> ImportResult:
     """Keep an uploaded corpus file under ``VAR_DIR/uploads`` and import it.
 
@@ -95,14 +105,12 @@ def corpus_upload(*, name: str, filename: str, chunks, actor=None) -> ImportResu
         for chunk in chunks:
             fh.write(chunk)
     try:
-        result = corpus_import(path=path, name=name)
+        result = corpus_import(path=path, name=name, owner=actor)
     except CorpusImportError as exc:
-        shown = [p.replace(str(path), path.name) for p in exc.problems]
-        path.unlink(missing_ok=True)
-        try:
-            folder.rmdir()
-        except OSError:
-            pass
-        raise CorpusImportError(shown) from None
+        _discard(path)
+        raise CorpusImportError([p.replace(str(path), path.name) for p in exc.problems]) from None
+    except BaseException:
+        _discard(path)  # nothing is kept from a refused upload, whatever refused it
+        raise
     result.warnings = [w.replace(str(path), path.name) for w in result.warnings]
     return result

@@ -258,8 +258,8 @@ def judge_rows(study: Study) -> list[dict[str, Any]]:
                 "simulated": int(judge.simulated),
                 "platform": judge.platform,
                 "consent_version": judge.consent_version,
-                "started_at": judge.started_at.isoformat(),
-                "completed_at": judge.completed_at.isoformat() if judge.completed_at else "",
+                "started_at": _to_minute(judge.started_at),
+                "completed_at": _to_minute(judge.completed_at),
                 "answers": answers[judge.pk],
                 "attention_failures": failures[judge.pk],
                 "flags": ";".join(judge.flags),
@@ -269,6 +269,15 @@ def judge_rows(study: Study) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _to_minute(at: dt.datetime | None) -> str:
+    """A time in a shared export, to the minute: exact times could be matched against a
+    recruitment platform's own export to recover platform ids (payments.csv, which is
+    restricted, keeps them exact)."""
+    if at is None:
+        return ""
+    return at.astimezone(dt.UTC).replace(second=0, microsecond=0).isoformat()
 
 
 def _flat(value: Any) -> str:
@@ -357,12 +366,26 @@ def study_record(study: Study) -> dict[str, Any]:
     }
 
 
+# A spreadsheet runs a cell that begins with one of these as a formula (OWASP's "CSV
+# injection"): a judge's closing comment "=HYPERLINK(...)" must stay text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """The value as a CSV cell; text that a spreadsheet would run gets a leading quote.
+
+    Numbers are left alone (a negative number is data, not a formula)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_text(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
     buffer = io.StringIO()
     fields = columns or (list(rows[0]) if rows else [])
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    writer.writerow({f: csv_cell(f) for f in fields})
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     return buffer.getvalue()
 
 

@@ -27,11 +27,14 @@ from studies import judge_sql
 from studies.models import EntryAttempt, Judge, JudgeItem, PracticeAnswer, Study
 from studies.protocol import Platform, Protocol, Side, Stage, next_stage
 from studies.selectors.judging import judge_current_item, practice_item
+from studies.services.assignment import expiry_window
 
 # Visible time may run a little ahead of the server's clock (the page was open before
 # the first byte arrived); more than this is not believed.
 VISIBLE_SLACK_MS = 5_000
 MAX_COUNT_PER_REQUEST = 1_000
+# The largest value of a PositiveIntegerField on every database (about 24.8 days in ms).
+MAX_STORED_MS = 2_147_483_647
 
 
 class AnswerRefused(Exception):
@@ -62,8 +65,8 @@ def parse_rate(rate: str) -> tuple[int, dt.timedelta] | None:
     return int(count), dt.timedelta(seconds=int(mult or 1) * _UNIT[unit])
 
 
-def entry_key(*, study_id: int, external_id: str | None, address: str) -> str:
-    raw = f"{study_id}|{external_id or ''}|{address}"
+def entry_key(*, study_id: int, address: str) -> str:
+    raw = f"{study_id}|{address}"
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -100,7 +103,7 @@ def judge_touch(*, judge: Judge, now: dt.datetime | None = None) -> Judge:
     now = now or timezone.now()
     if judge.status not in (Judge.Status.ACTIVE, Judge.Status.EXPIRED):
         return judge
-    cutoff = now - dt.timedelta(minutes=judge.study.spec["expiry_minutes"])
+    cutoff = now - expiry_window(judge=judge, study=judge.study)
     if judge.status == Judge.Status.ACTIVE and judge.last_seen_at >= cutoff:
         # One write a minute is enough to keep the slot.
         if now - judge.last_seen_at > dt.timedelta(seconds=60):
@@ -265,8 +268,9 @@ def item_answer(
     if item.served_at is None:
         raise AnswerRefused("not_served")
     _check_answer(judge.study.protocol, rating, choice, confidence)
-    server_ms = max(0, int((now - item.served_at).total_seconds() * 1000))
-    cap = server_ms + VISIBLE_SLACK_MS
+    # Clamped to the column: an answer given weeks after serving is kept, as "very long".
+    server_ms = _clamp((now - item.served_at).total_seconds() * 1000, MAX_STORED_MS)
+    cap = min(server_ms + VISIBLE_SLACK_MS, MAX_STORED_MS)
     visible = _clamp(visible_ms, cap)
     counts = [_clamp(n, MAX_COUNT_PER_REQUEST) for n in (pastes, copies, tabaways)]
     # Only the last answer writes the judge's row, moving them on to the closing
@@ -333,7 +337,7 @@ def item_signal(
     if row is None:
         return False
     pk, served_at, so_far = row
-    cap = int((now - served_at).total_seconds() * 1000) + VISIBLE_SLACK_MS
+    cap = _clamp((now - served_at).total_seconds() * 1000 + VISIBLE_SLACK_MS, MAX_STORED_MS)
     add = max(0, min(_clamp(visible_ms, cap), cap - so_far))
     return bool(
         JudgeItem.objects.filter(pk=pk, answered_at__isnull=True).update(

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from studies import design as design_lib
+from studies.access import corpus_for_spec, studies_for_user
 from studies.models import (
     Article,
     AuditEvent,
@@ -102,7 +103,7 @@ def _prepared(
     spec, warnings = parse_spec_text(spec_text, models=models)
     if slug_taken:
         raise SpecError([f"slug: a study called {spec['slug']!r} exists already"])
-    corpus = Corpus.objects.filter(name=spec["corpus"]).first()
+    corpus = corpus_for_spec(spec["corpus"], owner)
     if corpus is None:
         raise SpecError(
             [
@@ -110,9 +111,13 @@ def _prepared(
                 f"`python manage.py import_corpus FILE --name {spec['corpus']}` first"
             ]
         )
+    # Only the creator's own (or shared) studies: excluding another researcher's study
+    # would let anyone test whether a platform id took part in it. The message is the same
+    # for a study that exists elsewhere and one that does not.
+    visible = studies_for_user(owner) if owner is not None else Study.objects.all()
     for slug in spec["exclude_judges_from"]:
-        if not Study.objects.filter(slug=slug).exists():
-            raise SpecError([f"exclude_judges_from: no study called {slug!r}"])
+        if not visible.filter(slug=slug).exists():
+            raise SpecError([f"exclude_judges_from: you have no study called {slug!r}"])
     articles = select_articles(corpus=corpus, spec=spec)
     k = max((c["context_articles"] for c in spec["conditions"]), default=0)
     context = select_context(

@@ -53,7 +53,7 @@ def run_in_thread(simulator, judges, concurrency):
 
 
 def test_judging_goes_on_while_redis_is_down(
-    make_live_study, live_server, settings, client, tmp_path
+    make_live_study, live_server, settings, admin_client, tmp_path
 ):
     redis_server = RedisServer(tmp_path)
     redis_server.start()
@@ -70,7 +70,7 @@ def test_judging_goes_on_while_redis_is_down(
     thread, box = run_in_thread(simulator, judges=12, concurrency=3)
     time.sleep(1.0)
     redis_server.stop()
-    health = client.get("/health").json()
+    health = admin_client.get("/health").json()
     assert health["judging"] and not health["background_work"]
     thread.join(300)
     assert "error" not in box, box.get("error")
@@ -79,7 +79,7 @@ def test_judging_goes_on_while_redis_is_down(
     acknowledged, stored = check_answers(study, report)
     assert sorted(acknowledged) == sorted(stored)
     redis_server.start()
-    assert client.get("/health").json()["broker"]["ok"]
+    assert admin_client.get("/health").json()["broker"]["ok"]
     redis_server.stop()
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from studies.models import Judge, JudgeItem
+from studies.models import AuditEvent, Judge, JudgeItem
 from studies.services.assignment import EntryRefused, judge_enter
 
 
@@ -34,8 +34,15 @@ def test_balanced_assignment_and_queue(make_live_study):
 def test_returning_external_id_resumes(make_live_study):
     study = make_live_study()
     first = judge_enter(study_id=study.pk, platform="prolific", external_id="P1")
-    again = judge_enter(study_id=study.pk, platform="prolific", external_id="P1")
+    key = first.judge.session_key
+    again = judge_enter(study_id=study.pk, platform="prolific", external_id="P1", session_key=key)
     assert again.resumed and again.judge.pk == first.judge.pk
+    # The id alone (another browser) resumes nothing, and the attempt is audited.
+    for other in (None, "guessed-key"):
+        with pytest.raises(EntryRefused) as refused:
+            judge_enter(study_id=study.pk, platform="prolific", external_id="P1", session_key=other)
+        assert refused.value.reason == "elsewhere"
+    assert AuditEvent.objects.filter(study=study, action="entry_elsewhere").count() == 2
     assert Judge.objects.count() == 1
     assert JudgeItem.objects.filter(judge=first.judge).count() == 8
     assert first.judge.pseudonym != "P1" and "P1" not in first.judge.pseudonym
@@ -60,11 +67,15 @@ def test_expired_judge_frees_slot_and_resumes_or_is_full(make_live_study):
     assert slow.status == Judge.Status.EXPIRED
     assert slow.study_list_id in {o.study_list_id for o in others}  # the freed slot was reused
     taker = next(o for o in others if o.study_list_id == slow.study_list_id)
-    back = judge_enter(study_id=study.pk, platform="prolific", external_id="slow").judge
+    back = judge_enter(
+        study_id=study.pk, platform="prolific", external_id="slow", session_key=slow.session_key
+    ).judge
     assert back.status == Judge.Status.ACTIVE  # nobody in that list has completed yet
     Judge.objects.filter(pk=taker.pk).update(status=Judge.Status.COMPLETED)
     Judge.objects.filter(pk=back.pk).update(status=Judge.Status.EXPIRED)
-    back = judge_enter(study_id=study.pk, platform="prolific", external_id="slow").judge
+    back = judge_enter(
+        study_id=study.pk, platform="prolific", external_id="slow", session_key=slow.session_key
+    ).judge
     assert back.status == Judge.Status.FULL and "partial_after_expiry" in back.flags
 
 
@@ -98,9 +109,14 @@ def test_concurrent_arrivals(make_live_study):
         try:
             barrier.wait()
             for k in range(n):
-                # Some workers send the same external id twice, as a double click would.
+                # Some workers send the same external id twice, as a double click would:
+                # the second carries no judge cookie yet, so it is refused as "elsewhere".
                 ext = f"w{worker}-{k // 2}" if worker % 4 == 0 else f"w{worker}-{k}"
-                judge_enter(study_id=study.pk, platform="prolific", external_id=ext)
+                try:
+                    judge_enter(study_id=study.pk, platform="prolific", external_id=ext)
+                except EntryRefused as refused:
+                    if refused.reason != "elsewhere" or worker % 4:
+                        raise
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
         finally:

@@ -90,18 +90,18 @@ def test_answer_store_matches_the_orm_update(make_live_study):
     assert JudgeItem.objects.filter(pk=orm_item.pk, answered_at__isnull=True).update(rating=1) == 0
 
 
-def test_judge_by_tokens_is_the_orm_lookup(make_live_study):
+def test_judge_by_session_keys_is_the_orm_lookup(make_live_study):
     study = make_live_study()
     judges = [_judge(study, n) for n in range(3)]
-    tokens = ["not-a-token", judges[1].token]
-    found, status, design_hash = judge_sql.judge_by_tokens(slug=study.slug, tokens=tokens)
-    orm = Judge.objects.select_related("study").get(study__slug=study.slug, token__in=tokens)
+    tokens = ["not-a-key", judges[1].session_key]
+    found, status, design_hash = judge_sql.judge_by_session_keys(slug=study.slug, keys=tokens)
+    orm = Judge.objects.select_related("study").get(study__slug=study.slug, session_key__in=tokens)
     assert found.pk == orm.pk
     for field in Judge._meta.concrete_fields:
         assert getattr(found, field.attname) == getattr(orm, field.attname), field.attname
     assert (status, design_hash) == (orm.study.status, orm.study.design_hash)
-    assert judge_sql.judge_by_tokens(slug="other-study", tokens=tokens) is None
-    assert judge_sql.judge_by_tokens(slug=study.slug, tokens=["nobody"]) is None
+    assert judge_sql.judge_by_session_keys(slug="other-study", keys=tokens) is None
+    assert judge_sql.judge_by_session_keys(slug=study.slug, keys=["nobody"]) is None
 
 
 def _my_advisory_locks() -> int:

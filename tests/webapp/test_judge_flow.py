@@ -175,8 +175,11 @@ def test_resume_and_reload_keep_the_current_item(make_live_study):
     second_token = item_token(response)
     served = JudgeItem.objects.get(token=second_token).served_at
     assert item_token(first.get(f"/take/{study.slug}/item/")) == second_token  # reload
-    # Closing the browser and reopening the link: a new session, the same judge and item.
+    # Closing the browser and reopening the link: the browser kept its judge cookie (a
+    # persistent one), so the link resumes the same judge and item. Another browser with the
+    # same id is refused (tests/webapp/test_hardening.py).
     again = Client()
+    again.cookies["newseval_judge"] = first.cookies["newseval_judge"].value
     response = take(
         again, f"/take/{study.slug}/", PROLIFIC_PID="back", STUDY_ID="s", SESSION_ID="2"
     )
@@ -285,7 +288,7 @@ def test_mturk_preview_creates_nothing_and_accepted_hit_completes(make_live_stud
     assert response.status_code == 200 and "preview" in response.content.decode()
     assert "X-Frame-Options" not in response and "mturk.com" in response["Content-Security-Policy"]
     assert Judge.objects.count() == 0 and EntryAttempt.objects.count() == 0
-    assert "sessionid" not in response.cookies
+    assert "sessionid" not in response.cookies and "newseval_judge" not in response.cookies
     params = {
         "assignmentId": "A1",
         "workerId": "W1",
@@ -320,13 +323,16 @@ def test_mturk_preview_creates_nothing_and_accepted_hit_completes(make_live_stud
 def test_entry_rate_limit(make_live_study, settings):
     settings.NEWSEVAL_ENTRY_RATE = "2/m"
     study = make_live_study(recruitment={"platform": "prolific", "completion_code": "X"})
+    # Keyed by the client's address: new ids from one address share the limit.
     codes = [
-        Client().get(f"/take/{study.slug}/", {"PROLIFIC_PID": "same"}).status_code for _ in range(3)
+        Client().get(f"/take/{study.slug}/", {"PROLIFIC_PID": f"p{n}"}).status_code
+        for n in range(3)
     ]
     assert codes == [302, 302, 429]
-    assert Client().get(f"/take/{study.slug}/", {"PROLIFIC_PID": "other"}).status_code == 302
+    other = Client(REMOTE_ADDR="10.1.2.3")
+    assert other.get(f"/take/{study.slug}/", {"PROLIFIC_PID": "p9"}).status_code == 302
     settings.NEWSEVAL_ENTRY_RATE = ""
-    assert Client().get(f"/take/{study.slug}/", {"PROLIFIC_PID": "same"}).status_code == 302
+    assert Client().get(f"/take/{study.slug}/", {"PROLIFIC_PID": "p3"}).status_code == 302
 
 
 def test_paused_full_unknown_and_platform_mismatch(make_live_study):
@@ -495,7 +501,7 @@ def test_concurrent_double_submit_stores_one_answer(make_live_study):
     token = item_token(walk_to_items(first, study.slug))
     clients = [first] + [Client() for _ in range(5)]
     for c in clients[1:]:  # the same browser session, six requests at once
-        c.cookies["sessionid"] = first.cookies["sessionid"].value
+        c.cookies["newseval_judge"] = first.cookies["newseval_judge"].value
     barrier, codes = threading.Barrier(len(clients)), []
 
     def post(c: Client, rating: int) -> None:

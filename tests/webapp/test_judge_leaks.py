@@ -185,7 +185,7 @@ def test_nothing_judges_receive_reveals_which_texts_are_generated(make_live_stud
             )
             for word in forbidden:
                 assert word not in record, f"{word!r} leaked in {hop['method']} {hop['url']}"
-            assert set(hop["cookies"]) <= {"sessionid", "csrftoken"}
+            assert set(hop["cookies"]) <= {"newseval_judge", "csrftoken"}
             if hop["url"].endswith("/item/") and hop["method"] == "get":
                 assert hop["status"] == 200
                 item_pages.append(masked_item_page(hop["body"]))

@@ -57,14 +57,14 @@ def test_parse_rate():
 
 
 def test_entry_attempts_are_limited_per_key(db):
-    key = judging.entry_key(study_id=1, external_id="p", address="10.0.0.1")
+    key = judging.entry_key(study_id=1, address="10.0.0.1")
     assert [judging.entry_attempt_allow(key=key, rate="3/h") for _ in range(4)] == [
         True,
         True,
         True,
         False,
     ]
-    other = judging.entry_key(study_id=1, external_id="q", address="10.0.0.1")
+    other = judging.entry_key(study_id=1, address="10.0.0.2")
     assert judging.entry_attempt_allow(key=other, rate="3/h")
     assert EntryAttempt.objects.count() == 4
 
@@ -162,16 +162,16 @@ def test_the_session_judge_comes_with_a_fresh_status_and_its_own_copy_of_the_stu
     other = make_live_study(slug="other-study")
     judge = _judge_at_items(study)
     elsewhere = _judge_at_items(other)
-    tokens = [elsewhere.token, 7, judge.token]  # a session can hold anything
-    found = judge_for_session(slug=study.slug, tokens=tokens)
+    tokens = [elsewhere.session_key, 7, judge.session_key]  # a cookie can hold anything
+    found = judge_for_session(slug=study.slug, keys=tokens)
     assert found.pk == judge.pk and found.study.pk == study.pk
     assert found.study.status == Study.Status.LIVE and found.study.slug == study.slug
-    assert judge_for_session(slug=other.slug, tokens=tokens).pk == elsewhere.pk
-    assert judge_for_session(slug="no-such-study", tokens=tokens) is None
-    assert judge_for_session(slug=study.slug, tokens=[]) is None
+    assert judge_for_session(slug=other.slug, keys=tokens).pk == elsewhere.pk
+    assert judge_for_session(slug="no-such-study", keys=tokens) is None
+    assert judge_for_session(slug=study.slug, keys=[]) is None
     found.study.spec["recruitment"]["pay"] = "changed in place"
     Study.objects.filter(pk=study.pk).update(status=Study.Status.PAUSED)
-    again = judge_for_session(slug=study.slug, tokens=tokens)
+    again = judge_for_session(slug=study.slug, keys=tokens)
     assert again.study.status == Study.Status.PAUSED  # read with the judge, never cached
     assert again.study.spec["recruitment"].get("pay") != "changed in place"
     assert "frozen" in again.study.get_deferred_fields()

@@ -15,7 +15,7 @@ from django import forms
 from django.forms import formset_factory
 
 from studies import spec as spec_lib
-from studies.models import Corpus
+from studies.access import corpora_for_user
 
 
 def _split(value: str) -> list[str]:
@@ -325,9 +325,9 @@ class StudyForm(forms.Form):
         required=False, initial=G["min_distinct_4gram"], label="Minimum distinct 4-grams"
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        names = list(Corpus.objects.order_by("name").values_list("name", flat=True))
+        names = sorted(set(corpora_for_user(user).values_list("name", flat=True)))
         self.fields["corpus"].choices = [(n, n) for n in names]
         if names and not self.initial.get("corpus"):
             self.fields["corpus"].initial = names[0]

@@ -48,6 +48,7 @@ from webapp.forms.dashboard import (
     problem_fields,
     spec_from_forms,
 )
+from webapp.uploads import upload_refusal
 from webapp.views.dashboard._shared import attachment, study_page
 
 
@@ -67,7 +68,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "dashboard/index.html",
         {
             "rows": study_summaries(studies_for_user(request.user)),
-            "corpora": corpora_summaries(),
+            "corpora": corpora_summaries(request.user),
         },
     )
 
@@ -93,7 +94,7 @@ def study_new(request: HttpRequest) -> HttpResponse:
     spec: dict = {}
     models = _registry_models()
     if request.method == "POST":
-        form = StudyForm(request.POST)
+        form = StudyForm(request.POST, user=request.user)
         conditions = ConditionFormSet(
             request.POST, prefix="cond", form_kwargs={"models": sorted(models or {})}
         )
@@ -108,7 +109,7 @@ def study_new(request: HttpRequest) -> HttpResponse:
             if study is not None:
                 return redirect("dashboard:study", slug=study.slug)
     else:
-        form = StudyForm()
+        form = StudyForm(user=request.user)
         conditions = ConditionFormSet(
             prefix="cond", initial=INITIAL_CONDITIONS, form_kwargs={"models": sorted(models or {})}
         )
@@ -131,7 +132,10 @@ def study_upload(request: HttpRequest) -> HttpResponse:
     problems: list[str] = []
     if request.method == "POST":
         form = SpecUploadForm(request.POST, request.FILES)
-        if form.is_valid():
+        refused = upload_refusal(request)
+        if refused:
+            problems = [refused]
+        elif form.is_valid():
             study, problems = _create(request, form.cleaned_data["text"])
             if study is not None:
                 return redirect("dashboard:study", slug=study.slug)
@@ -151,7 +155,10 @@ def corpus_upload(request: HttpRequest) -> HttpResponse:
     problems: list[str] = []
     if request.method == "POST":
         form = CorpusUploadForm(request.POST, request.FILES)
-        if form.is_valid():
+        refused = upload_refusal(request)
+        if refused:
+            problems = [refused]
+        elif form.is_valid():
             upload = form.cleaned_data["file"]
             try:
                 result = corpus_upload_service(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -113,7 +117,7 @@ def article_exclude(request: HttpRequest, slug: str) -> HttpResponse:
     form = ExcludeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "An exclusion needs a reason (at least a few words).")
-        return redirect(request.POST.get("next") or f"/dashboard/{study.slug}/review/")
+        return redirect(_next_url(request, study))
     article = Article.objects.filter(
         corpus=study.corpus,
         key=form.cleaned_data["article"],
@@ -134,10 +138,24 @@ def article_exclude(request: HttpRequest, slug: str) -> HttpResponse:
             messages.error(request, str(exc))
         else:
             messages.success(request, f"Article {article.key} excluded from every condition.")
+    return redirect(_next_url(request, study))
+
+
+def _next_url(request: HttpRequest, study: Study) -> str:
+    """Where to go after the exclusion form: ``next`` when it is one of this study's
+    dashboard pages on this site, else the review page (never another site)."""
+    fallback = reverse("dashboard:review", kwargs={"slug": study.slug})
     next_url = request.POST.get("next", "")
-    if not next_url.startswith(f"/dashboard/{study.slug}/"):
-        next_url = f"/dashboard/{study.slug}/review/"
-    return redirect(next_url)
+    if not next_url or not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return fallback
+    path = urlsplit(next_url).path
+    if urlsplit(next_url).netloc or not path.startswith(f"/dashboard/{study.slug}/"):
+        return fallback
+    if ".." in path.split("/") or "\\" in next_url:
+        return fallback
+    return next_url
 
 
 @login_required

@@ -1,6 +1,7 @@
 """Shared pieces of the judge's views: the session, stage routing and page headers.
 
-The judge is known by a token kept in the (database-backed) session, never by a URL;
+The judge is known by an opaque session key kept in a signed cookie (webapp/sessions.py),
+never by a URL;
 every page checks the judge's stage and sends them to where they belong, so reloads,
 back buttons and reopened links all land on the current step.
 """
@@ -30,9 +31,8 @@ from webapp.forms.judge import (
     SIDE_CHOICES,
     answer_options,
 )
+from webapp.sessions import judge_cookie
 
-SESSION_KEY = "newseval_judges"
-NOTICE_KEY = "newseval_notice"
 MTURK_FRAMES = "https://worker.mturk.com https://workersandbox.mturk.com https://www.mturk.com"
 # The page of each stage, in the stage order (a new stage without a page fails at import).
 STAGE_VIEWS = dict(
@@ -100,16 +100,14 @@ def stage_url(judge: Judge) -> str:
 
 
 def remember_judge(request: HttpRequest, study: Study, judge: Judge) -> None:
-    judges = dict(request.session.get(SESSION_KEY, {}))
-    judges[str(study.pk)] = judge.token
-    request.session[SESSION_KEY] = judges
+    judge_cookie(request).remember(study.pk, judge.session_key)
 
 
 def session_judge(request: HttpRequest, study: Study) -> Judge | None:
-    token = request.session.get(SESSION_KEY, {}).get(str(study.pk))
-    if not token:
+    key = judge_cookie(request).key_for(study.pk)
+    if not key:
         return None
-    judge = Judge.objects.filter(study=study, token=token).first()
+    judge = Judge.objects.filter(study=study, session_key=key).first()
     if judge is not None:
         judge.study = study  # already loaded, without its large frozen record
     return judge
@@ -118,7 +116,7 @@ def session_judge(request: HttpRequest, study: Study) -> Judge | None:
 def study_and_judge(request: HttpRequest, slug: str) -> tuple[Study | None, Judge | None]:
     """The study and this session's judge in one query (the common case on every page)."""
     judge = judging_selectors.judge_for_session(
-        slug=slug, tokens=list(request.session.get(SESSION_KEY, {}).values())
+        slug=slug, keys=list(judge_cookie(request).keys.values())
     )
     if judge is not None:
         return judge.study, judge
@@ -127,7 +125,7 @@ def study_and_judge(request: HttpRequest, slug: str) -> tuple[Study | None, Judg
 
 
 def set_notice(request: HttpRequest, code: str) -> None:
-    request.session[NOTICE_KEY] = code
+    judge_cookie(request).set_notice(code)
 
 
 def pop_notice(request: HttpRequest) -> str:
@@ -136,7 +134,7 @@ def pop_notice(request: HttpRequest) -> str:
             "Your answer to that article was already recorded; answers cannot be "
             "changed. Here is the next one."
         ),
-    }.get(request.session.pop(NOTICE_KEY, ""), "")
+    }.get(judge_cookie(request).pop_notice(), "")
 
 
 def not_found(study: Study | None) -> bool:
@@ -176,6 +174,23 @@ def study_not_found(request: HttpRequest) -> HttpResponse:
     )
 
 
+def may_go_on(request: HttpRequest, study: Study, judge: Judge) -> bool:
+    """Whether an admitted judge's request is served although the study is not live.
+
+    A close stops new admissions only: judges already taking part finish, and get the
+    debrief and completion code their consent promised. A pause stores what a judge sends
+    (an answer in flight when the researcher paused is kept) and shows the paused page for
+    everything else.
+    """
+    if study.status == Study.Status.LIVE:
+        return True
+    if judge.status != Judge.Status.ACTIVE:
+        return False
+    if study.status == Study.Status.CLOSED:
+        return True
+    return study.status == Study.Status.PAUSED and request.method == "POST"
+
+
 def not_live_page(request: HttpRequest, study: Study) -> HttpResponse:
     if study.status == Study.Status.PAUSED:
         return render_page(
@@ -185,8 +200,9 @@ def not_live_page(request: HttpRequest, study: Study) -> HttpResponse:
                 "study": study,
                 "heading": _("This study is paused"),
                 "message": _(
-                    "The study is paused for a short while. Anything you have answered "
-                    "is saved. Please come back to this page later."
+                    "The researcher has paused the study for a short while. Every answer "
+                    "you sent before this page appeared has been saved. Please come back "
+                    "to this page later to go on."
                 ),
             },
             status=503,
@@ -251,7 +267,7 @@ def judge_page(stage: str | None) -> Callable:
                 return redirect_to(step_url("judge-enter", study))
             request.newseval_test = judge.test  # the test-mode banner
             if judge.status != Judge.Status.COMPLETED:
-                if study.status != Study.Status.LIVE and not testing:
+                if not testing and not may_go_on(request, study, judge):
                     return not_live_page(request, study)
                 judge = judging.judge_touch(judge=judge)
                 blocked = status_page(request, judge)

@@ -17,8 +17,11 @@ from studies.selectors.judging import MTURK_HOSTS
 from studies.services import judging
 from studies.services.assignment import EntryRefused, judge_enter
 from studies.services.tokens import bearer_key, token_user
+from webapp.clientip import client_address
+from webapp.sessions import judge_cookie
 from webapp.views.judge.common import (
     MTURK_FRAMES,
+    may_go_on,
     not_live_page,
     redirect_to,
     remember_judge,
@@ -32,10 +35,6 @@ from webapp.views.judge.common import (
 
 MTURK_PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE"
 _EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,200}$")
-
-
-def _client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _simulated_by_researcher(request: HttpRequest, study: Study) -> bool | None:
@@ -76,6 +75,29 @@ def _platform_params(request: HttpRequest) -> tuple[str, str | None, dict] | Non
         }
         return "mturk", worker, meta
     return "link", None, {}
+
+
+def _elsewhere_page(request: HttpRequest, study: Study, platform: str) -> HttpResponse:
+    """Someone presented the platform id of a judge whose session is in another browser."""
+    # MTurk shows the task in a frame that never carries our cookie: the worker's own
+    # tab (which does) goes on from the plain link.
+    return render_page(
+        request,
+        "message.html",
+        {
+            "study": study,
+            "heading": _("This study is already open in another browser"),
+            "message": _(
+                "You started this study in another browser or tab. Please go on there; "
+                "for your safety it cannot be taken over from here. If you no longer "
+                "have that browser, please contact the researcher through your "
+                "recruitment site."
+            ),
+            "continue_url": step_url("judge-enter", study) if platform == "mturk" else "",
+        },
+        status=409,
+        frame_ancestors=MTURK_FRAMES if platform == "mturk" else "'none'",
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -124,7 +146,7 @@ def enter(request: HttpRequest, slug: str) -> HttpResponse:
             existing = judging.judge_meta_refresh(judge=existing, meta=meta)
         if existing.status == Judge.Status.COMPLETED:
             return redirect_to(stage_url(existing))
-        if study.status != Study.Status.LIVE:
+        if study.status != Study.Status.LIVE and not may_go_on(request, study, existing):
             return not_live_page(request, study)
         return redirect_to(stage_url(judging.judge_touch(judge=existing)))
     if study.status != Study.Status.LIVE:
@@ -146,9 +168,8 @@ def enter(request: HttpRequest, slug: str) -> HttpResponse:
             },
             status=400,
         )
-    key = judging.entry_key(
-        study_id=study.pk, external_id=external_id, address=_client_address(request)
-    )
+    # Keyed by address alone: made-up platform ids from one address share one limit.
+    key = judging.entry_key(study_id=study.pk, address=client_address(request))
     if not judging.entry_attempt_allow(key=key, rate=settings.NEWSEVAL_ENTRY_RATE):
         response = render_page(
             request,
@@ -184,8 +205,11 @@ def enter(request: HttpRequest, slug: str) -> HttpResponse:
             external_id=external_id,
             meta=meta,
             simulated=simulated,
+            session_key=judge_cookie(request).key_for(study.pk),
         )
     except EntryRefused as refused:
+        if refused.reason == "elsewhere":
+            return _elsewhere_page(request, study, platform)
         return render_page(
             request,
             "message.html",
@@ -197,7 +221,7 @@ def enter(request: HttpRequest, slug: str) -> HttpResponse:
             status=403,
         )
     judge = entry.judge
-    if entry.resumed and meta:
+    if entry.resumed and meta:  # this browser holds the judge's key: its details count
         judge = judging.judge_meta_refresh(judge=judge, meta=meta)
     if platform == "mturk":
         # MTurk shows the task in a frame, where browsers withhold our session cookie:
@@ -205,7 +229,10 @@ def enter(request: HttpRequest, slug: str) -> HttpResponse:
         remember_judge(request, study, judge)
         launch = reverse(
             "judge-launch",
-            kwargs={"slug": study.slug, "signed": signing.dumps(judge.token, salt="judge-launch")},
+            kwargs={
+                "slug": study.slug,
+                "signed": signing.dumps(judge.session_key, salt="judge-launch"),
+            },
         )
         return render_page(
             request,
@@ -225,7 +252,7 @@ def launch(request: HttpRequest, slug: str, signed: str) -> HttpResponse:
     if isinstance(study, HttpResponse):
         return study
     try:
-        token = signing.loads(signed, salt="judge-launch", max_age=7 * 24 * 3600)
+        key = signing.loads(signed, salt="judge-launch", max_age=7 * 24 * 3600)
     except signing.BadSignature:
         return render_page(
             request,
@@ -237,7 +264,7 @@ def launch(request: HttpRequest, slug: str, signed: str) -> HttpResponse:
             },
             status=400,
         )
-    judge = Judge.objects.select_related("study").filter(study=study, token=token).first()
+    judge = Judge.objects.select_related("study").filter(study=study, session_key=str(key)).first()
     if judge is None:
         return redirect_to(step_url("judge-enter", study))
     remember_judge(request, study, judge)

@@ -219,7 +219,9 @@ def item(request: HttpRequest, study: Study, judge: Judge) -> HttpResponse:
 @require_POST
 def signal(request: HttpRequest, slug: str) -> HttpResponse:
     """Visible time and event counts sent by the page when it is hidden or left."""
-    study = Study.objects.filter(slug=slug, status=Study.Status.LIVE).first()
+    study = Study.objects.filter(
+        slug=slug, status__in=(Study.Status.LIVE, Study.Status.PAUSED, Study.Status.CLOSED)
+    ).first()
     judge = session_judge(request, study) if study else None
     form = SignalForm(request.POST)
     if judge is None or not form.is_valid():
