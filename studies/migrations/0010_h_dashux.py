@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("studies", "0008_h_judgeux"),
+        ("studies", "0009_h_hardening"),
     ]
 
     operations = [
