@@ -94,7 +94,7 @@ def select_context(*, corpus: Corpus, exclude: set[int], k: int, seed: int) -> l
 
 
 def _prepared(
-    spec_text: str, models: Mapping[str, ModelInfo] | None, *, slug_taken: bool
+    spec_text: str, models: Mapping[str, ModelInfo] | None, *, slug_taken: bool, owner=None
 ) -> tuple[dict[str, Any], list[str], Corpus, list[Article], list[Article]]:
     """Parse and check a spec, and pick its articles and context. Raises SpecError or
     StudyError."""
@@ -155,7 +155,10 @@ def study_create(
         models = _models_or_none()
     slug = _slug_of(spec_text)
     spec, warnings, corpus, articles, context = _prepared(
-        spec_text, models, slug_taken=bool(slug) and Study.objects.filter(slug=slug).exists()
+        spec_text,
+        models,
+        slug_taken=bool(slug) and Study.objects.filter(slug=slug).exists(),
+        owner=owner,
     )
     study = Study.objects.create(
         slug=spec["slug"],
@@ -205,7 +208,9 @@ def study_edit(
         raise SpecError(
             [f"slug: an edit keeps the slug {study.slug!r}; copy the study to rename it"]
         )
-    spec, warnings, corpus, articles, context = _prepared(spec_text, models, slug_taken=False)
+    spec, warnings, corpus, articles, context = _prepared(
+        spec_text, models, slug_taken=False, owner=study.owner
+    )
     study.generation_jobs.all().delete()  # candidates go with them
     study.texts.all().delete()
     study.conditions.all().delete()
