@@ -256,7 +256,7 @@ def study_edit_form(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         data = request.POST.copy()
         data["slug"] = study.slug
-        form = StudyForm(data)
+        form = StudyForm(data, user=request.user)
         conditions = ConditionFormSet(
             data, prefix="cond", form_kwargs={"models": sorted(models or {})}
         )
@@ -278,7 +278,7 @@ def study_edit_form(request: HttpRequest, slug: str) -> HttpResponse:
             else:
                 return _saved(request, study, warnings)
     else:
-        form = StudyForm(initial=initial)
+        form = StudyForm(initial=initial, user=request.user)
         conditions = ConditionFormSet(
             prefix="cond",
             initial=conditions_initial,
