@@ -187,7 +187,15 @@ def pilot_assumptions(pilot: pd.DataFrame, design: PlanDesign, stated: Assumptio
         try:
             fit = fit_mixed(prepared, outcome="primary", reference=design.control)
         except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
-            warns.append(f"The pilot's mixed model failed ({exc}): stated values used.")
+            warns.append(
+                f"The pilot's mixed model failed ({exc}), so it cannot estimate the variances "
+                f"or accuracies: stated values used (judge SD {sj:.2f}, article SD {sa:.2f})."
+            )
+            if n_j < MIN_PILOT_JUDGES or n_a < MIN_PILOT_ARTICLES:
+                warns.append(
+                    f"The pilot is too small to estimate the variances (only {n_j} judges and "
+                    f"{n_a} articles; need >= {MIN_PILOT_JUDGES} and >= {MIN_PILOT_ARTICLES})."
+                )
     if fit is not None:
         rows = fit.conditions.set_index("condition")
         for c in design.conditions:

@@ -7,6 +7,10 @@ decoding, one run each, in one process. Prints tokens per second for both and th
     .venv/bin/python bench/generation.py                      # batch 16, 3 context articles
     .venv/bin/python bench/generation.py --context-articles 0 --batch-size 8
     .venv/bin/python bench/generation.py --dtype bfloat16 --perplexity
+    .venv/bin/python bench/generation.py --device cuda --model gemma3-270m --batch-size 64
+
+``--dtype auto`` (the default, as in the registry) computes in bfloat16 on a GPU or on a CPU with
+AVX512-BF16/AMX and in float32 otherwise; the first line printed says which.
 
 On a shared machine, wall-clock rates swing with other load; the tokens per CPU-second of
 the process (exact with ``--threads 1``) are the steadier comparison.
@@ -57,7 +61,7 @@ def perplexity(model, tokenizer, texts):
         for text in texts:
             ids = tokenizer(text, return_tensors="pt", add_special_tokens=True)["input_ids"][
                 :, :512
-            ]
+            ].to(model.device)
             logits = model(input_ids=ids).logits.float()
             nll = torch.nn.functional.cross_entropy(logits[0, :-1], ids[0, 1:], reduction="sum")
             total_nll += float(nll)
@@ -71,7 +75,11 @@ def main() -> int:
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--context-articles", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    parser.add_argument(
+        "--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"]
+    )
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1...")
+    parser.add_argument("--model", default="smollm2-135m", help="a transformers registry entry")
     parser.add_argument("--skip-generate", action="store_true")
     parser.add_argument("--perplexity", action="store_true")
     args = parser.parse_args()
@@ -89,6 +97,7 @@ def main() -> int:
         get_model,
         open_backend,
     )
+    from generator.registry import cpu_has_fast_bfloat16
 
     corpus = load_corpus()
     rows = corpus[100 : 100 + args.batch_size]
@@ -98,11 +107,13 @@ def main() -> int:
     ]
     pool = [ContextArticle(r["id"], r["title"], r["subtitle"], r["body"]) for r in corpus]
     context = choose_context(pool, {t.key for t in targets}, args.context_articles, seed=1)
-    entry = dataclasses.replace(get_model("smollm2-135m"), dtype=args.dtype)
+    entry = dataclasses.replace(get_model(args.model), dtype=args.dtype)
     t0 = time.perf_counter()
-    backend = open_backend(entry, threads=args.threads, device="cpu")
+    backend = open_backend(entry, threads=args.threads, device=args.device)
     print(
-        f"model {entry.name} ({args.dtype}) loaded in {time.perf_counter() - t0:.1f} s; "
+        f"model {entry.name} on {backend.device}, dtype {backend.dtype} "
+        f"(asked: {args.dtype}; native bfloat16 on this CPU: {cpu_has_fast_bfloat16()}) "
+        f"loaded in {time.perf_counter() - t0:.1f} s; "
         f"torch {torch.__version__}, transformers {transformers.__version__}, "
         f"threads {torch.get_num_threads()}"
     )
@@ -141,14 +152,16 @@ def main() -> int:
         start, cpu = time.perf_counter(), time.process_time()
         with torch.inference_mode():
             out = backend.model.generate(
-                input_ids=ids,
-                attention_mask=mask,
+                input_ids=ids.to(backend.device),
+                attention_mask=mask.to(backend.device),
                 do_sample=False,
                 max_new_tokens=n,
                 pad_token_id=backend.pad_id,
             )
         gen_s, gen_cpu = time.perf_counter() - start, time.process_time() - cpu
-        gen_rows = out[:, width:].tolist()
+        if backend.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        gen_rows = out[:, width:].cpu().tolist()
         gen_tokens = sum(count_new(r, eos, n) for r in gen_rows)
         gen_rate = gen_tokens / gen_s
         same = sum(
@@ -160,25 +173,29 @@ def main() -> int:
             f"per CPU-second: {gen_tokens / gen_cpu:.1f}"
         )
         print(
+            f"TABLE|our loop|{entry.name} {backend.dtype}|batch {len(targets)}|"
+            f"{loop_rate:.1f} tokens/s|generate() {gen_rate:.1f} tokens/s"
+        )
+        print(
             f"ratio loop/generate() = {loop_rate / gen_rate:.2f} (wall), "
             f"{(loop_tokens / loop_cpu) / (gen_tokens / gen_cpu):.2f} (CPU time); "
             f"identical greedy rows: {same}/{len(gen_rows)}"
         )
 
-    if args.perplexity and args.dtype != "float32":
+    if args.perplexity and backend.dtype != "float32":
         texts = [
             f"Title: {r['title']}\nSubtitle: {r['subtitle']}\nArticle: {r['body']}"
             for r in corpus[200:220]
         ]
         reference = open_backend(
-            dataclasses.replace(entry, dtype="float32"), threads=args.threads, device="cpu"
+            dataclasses.replace(entry, dtype="float32"), threads=args.threads, device=args.device
         )
         p32 = perplexity(reference.model, reference.tokenizer, texts)
         plow = perplexity(backend.model, backend.tokenizer, texts)
         change = plow / p32 - 1
         verdict = "within" if abs(change) <= 0.02 else "NOT within"
         print(
-            f"perplexity on 20 corpus articles: fp32 {p32:.3f}, {args.dtype} {plow:.3f} "
+            f"perplexity on 20 corpus articles: fp32 {p32:.3f}, {backend.dtype} {plow:.3f} "
             f"({change:+.2%}, {verdict} 2%)"
         )
     return 0

@@ -23,7 +23,8 @@ DEFAULT_REGISTRY = Path(__file__).with_name("models.toml")
 REGISTRY_ENV = "NEWSEVAL_MODEL_REGISTRY"
 MODEL_CACHE_ENV = "NEWSEVAL_MODEL_CACHE"
 BACKENDS = ("transformers", "openai")
-DTYPES = ("float32", "bfloat16", "float16")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+DEFAULT_CONCURRENCY = 8
 
 
 class RegistryError(ValueError):
@@ -46,7 +47,9 @@ class ModelEntry:
     url: str | None = None
     model: str | None = None
     api_key_env: str | None = None
-    dtype: str = "float32"
+    dtype: str = "auto"
+    concurrency: int = DEFAULT_CONCURRENCY
+    logprobs: int | None = None
     eos_tokens: tuple[str, ...] = ()
     note: str = ""
     registry_file: str | None = field(default=None, compare=False)
@@ -84,9 +87,17 @@ def _entry_from_table(name: str, table: dict[str, Any], registry_file: str | Non
             raise RegistryError(f"model {name!r}: training_cutoff {cutoff!r} is no date") from exc
     elif cutoff is not None and not isinstance(cutoff, dt.date):
         raise RegistryError(f"model {name!r}: training_cutoff {cutoff!r} is no date")
-    dtype = table.get("dtype", "float32")
+    dtype = table.get("dtype", "auto")
     if dtype not in DTYPES:
         raise RegistryError(f"model {name!r}: dtype must be one of {DTYPES}, got {dtype!r}")
+    concurrency = table.get("concurrency", DEFAULT_CONCURRENCY)
+    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+        raise RegistryError(f"model {name!r}: concurrency must be an integer >= 1")
+    logprobs = table.get("logprobs")
+    if logprobs is not None and (
+        not isinstance(logprobs, int) or isinstance(logprobs, bool) or not 0 <= logprobs <= 20
+    ):
+        raise RegistryError(f"model {name!r}: logprobs must be an integer from 0 to 20")
     return ModelEntry(
         name=name,
         backend=backend,
@@ -97,10 +108,53 @@ def _entry_from_table(name: str, table: dict[str, Any], registry_file: str | Non
         model=table.get("model"),
         api_key_env=table.get("api_key_env"),
         dtype=dtype,
+        concurrency=concurrency,
+        logprobs=logprobs,
         eos_tokens=tuple(table.get("eos_tokens", ())),
         note=table.get("note", ""),
         registry_file=registry_file,
     )
+
+
+def cpu_has_fast_bfloat16(cpuinfo: str | None = None) -> bool:
+    """Whether the CPU computes bfloat16 natively (AVX512-BF16 or AMX), from /proc/cpuinfo's
+    flags. Without them bfloat16 is emulated and slower than float32 (59 vs 91 tokens/s, batch
+    16, on this project's 2-core machine without AVX512-BF16).
+
+    >>> cpu_has_fast_bfloat16("flags : fpu sse2 avx2")
+    False
+    >>> cpu_has_fast_bfloat16("flags : fpu avx512f avx512_bf16")
+    True
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+    flags: set[str] = set()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            flags.update(value.split())
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def resolve_dtype(dtype: str, device: str = "cpu", *, cpuinfo: str | None = None) -> str:
+    """The number type to compute in: ``"auto"`` is bfloat16 on a GPU or on a CPU with
+    AVX512-BF16/AMX, float32 otherwise; any other value is kept as given.
+
+    >>> resolve_dtype("auto", "cpu", cpuinfo="flags : avx2")
+    'float32'
+    >>> resolve_dtype("auto", "cuda")
+    'bfloat16'
+    >>> resolve_dtype("float16", "cpu")
+    'float16'
+    """
+    if dtype != "auto":
+        return dtype
+    if not device.startswith("cpu"):
+        return "bfloat16"
+    return "bfloat16" if cpu_has_fast_bfloat16(cpuinfo) else "float32"
 
 
 def registry_path(path: str | os.PathLike[str] | None = None) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..prompts import Prompt
-from ..registry import ModelEntry, file_sha256, resolve_model_path
+from ..registry import ModelEntry, file_sha256, resolve_dtype, resolve_model_path
 from ..settings import DecodingSettings
 from ..text import _NEXT_ARTICLE
 from .base import BackendError, Completion
@@ -52,7 +52,14 @@ class TransformersBackend:
         self.entry = entry
         self.path = Path(path) if path is not None else resolve_model_path(entry)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        dtype = getattr(torch, entry.dtype)
+        self.dtype = resolve_dtype(entry.dtype, self.device)
+        if (
+            self.dtype == "bfloat16"
+            and self.device == "cuda"
+            and not torch.cuda.is_bf16_supported()
+        ):
+            self.dtype = "float16" if entry.dtype == "auto" else self.dtype
+        dtype = getattr(torch, self.dtype)
         if self.path.is_file() and self.path.suffix == ".gguf":
             folder, kwargs = str(self.path.parent), {"gguf_file": self.path.name}
         else:
@@ -127,7 +134,8 @@ class TransformersBackend:
             "model_path": str(self.path),
             "model_sha256": self.weights_sha256,
             "params": self.entry.params,
-            "dtype": self.entry.dtype,
+            "dtype": self.dtype,
+            "dtype_requested": self.entry.dtype,
             "device": self.device,
             "attention": self.attention,
             "threads": torch.get_num_threads(),

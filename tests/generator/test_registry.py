@@ -4,7 +4,12 @@ import sys
 import pytest
 
 from generator import RegistryError, default_model_name, file_sha256, get_model, load_registry
-from generator.registry import parse_registry, resolve_model_path
+from generator.registry import (
+    cpu_has_fast_bfloat16,
+    parse_registry,
+    resolve_dtype,
+    resolve_model_path,
+)
 
 
 def test_shipped_registry_has_default_and_gemma():
@@ -18,6 +23,42 @@ def test_shipped_registry_has_default_and_gemma():
     assert registry["local-server"].backend == "openai"
     assert registry["smollm2-135m-bf16"].dtype == "bfloat16"
     assert registry["smollm2-135m-bf16"].path == smol.path
+    assert smol.dtype == "auto" and smol.concurrency == 8 and smol.logprobs is None
+
+
+SAPPHIRE = "processor : 0\nflags : fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
+EPYC_ZEN3 = "processor : 0\nflags : fpu sse2 avx2 fma\nprocessor : 1\nflags : fpu sse2 avx2 fma\n"
+
+
+def test_auto_dtype_is_bfloat16_only_with_native_bf16_or_a_gpu():
+    assert resolve_dtype("auto", "cpu", cpuinfo=SAPPHIRE) == "bfloat16"
+    assert resolve_dtype("auto", "cpu", cpuinfo=EPYC_ZEN3) == "float32"
+    assert resolve_dtype("auto", "cpu", cpuinfo="flags : avx512f amx_bf16\n") == "bfloat16"
+    assert resolve_dtype("auto", "cuda", cpuinfo=EPYC_ZEN3) == "bfloat16"
+    assert resolve_dtype("float32", "cuda") == "float32"
+    assert resolve_dtype("bfloat16", "cpu", cpuinfo=EPYC_ZEN3) == "bfloat16"  # asked for: kept
+    assert not cpu_has_fast_bfloat16("")
+
+
+def test_auto_dtype_on_this_machine_follows_its_cpu_flags():
+    flags = set()
+    with open("/proc/cpuinfo", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("flags"):
+                flags.update(line.split(":", 1)[1].split())
+    expected = "bfloat16" if {"avx512_bf16", "amx_bf16"} & flags else "float32"
+    assert resolve_dtype("auto", "cpu") == expected
+
+
+def test_auto_dtype_loads_float32_here_and_says_so(tiny_entry):
+    if cpu_has_fast_bfloat16():
+        pytest.skip("this CPU computes bfloat16 natively")
+    from generator.backends.local import TransformersBackend
+
+    backend = TransformersBackend(tiny_entry, device="cpu")
+    assert tiny_entry.dtype == "auto"
+    assert backend.describe()["dtype"] == "float32"
+    assert str(backend.model.dtype) == "torch.float32"
 
 
 def test_env_var_overrides_registry(tmp_path, monkeypatch):
@@ -38,6 +79,9 @@ def test_env_var_overrides_registry(tmp_path, monkeypatch):
         ('backend = "openai"\nurl = "http://x"', "needs 'url' and 'model'"),
         ('backend = "transformers"\npath = "x"\nparams = -1', "params must be"),
         ('backend = "transformers"\npath = "x"\ntraining_cutoff = "soon"', "is no date"),
+        ('backend = "openai"\nurl = "http://x"\nmodel = "m"\nconcurrency = 0', "concurrency"),
+        ('backend = "openai"\nurl = "http://x"\nmodel = "m"\nlogprobs = 50', "logprobs"),
+        ('backend = "transformers"\npath = "x"\ndtype = "int8"', "dtype must be"),
         ('backend = "transformers"\npath = "x"\ncolour = "red"', "unknown keys"),
     ],
 )
