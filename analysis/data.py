@@ -288,6 +288,7 @@ class Export:
     judges: pd.DataFrame | None
     study: dict[str, Any] | None
     source: str
+    detector_scores: pd.DataFrame | None = None
 
 
 def load_export(path: str | Path) -> Export:
@@ -301,7 +302,13 @@ def load_export(path: str | Path) -> Export:
         study_path = path / "study.json"
         judges = read_judges_csv(judges_path) if judges_path.exists() else None
         study = json.loads(study_path.read_text()) if study_path.exists() else None
-        return Export(read_responses_csv(responses_path), judges, study, str(path))
+        scores_path = path / "detector_scores.csv"
+        scores = None
+        if scores_path.exists():
+            from analysis.detection import read_scores
+
+            scores = read_scores(scores_path)
+        return Export(read_responses_csv(responses_path), judges, study, str(path), scores)
     if not path.exists():
         raise ValueError(f"{path}: no such file or folder")
     return Export(read_responses_csv(path), None, None, str(path))

@@ -53,6 +53,7 @@ def analyze(
     seed: int = 0,
     n_boot: int = 2000,
     power_sims: int = 200,
+    detector_scores: pd.DataFrame | None = None,
 ) -> Results:
     """Run the whole analysis.
 
@@ -89,6 +90,7 @@ def analyze(
         "power_sims": power_sims,
         "data_hash": _data_hash(prepared),
         "input_rows": len(prepared),
+        "detector_scores": detector_scores,
     }
     if simulated.all():
         res = _analyze_population(prepared, judges, "simulated", context)
@@ -134,6 +136,7 @@ def _analyze_population(
         study=ctx["study"],
         data_hash=ctx["data_hash"],
         input_rows=ctx["input_rows"],
+        detector_scores=ctx["detector_scores"],
         errors={},
         warnings=[],
         sections={},
@@ -154,6 +157,8 @@ def _analyze_population(
         except FAILURES as exc:
             context.sections[sec.key] = None
             context.errors[sec.key] = f"{type(exc).__name__}: {exc}"
+    if context.sections.get("detection") is None and "detection" not in context.errors:
+        context.sections.pop("detection", None)  # no detector scores supplied
     if not context.paired and context.sections.get("paired") is None:
         context.sections.pop("paired", None)
         context.errors.pop("paired", None)
@@ -175,6 +180,13 @@ def analyze_path(
     from analysis.report import write_report
 
     export = load_export(path)
-    results = analyze(export.responses, export.judges, export.study, seed=seed, n_boot=n_boot)
+    results = analyze(
+        export.responses,
+        export.judges,
+        export.study,
+        seed=seed,
+        n_boot=n_boot,
+        detector_scores=export.detector_scores,
+    )
     write_report(results, out_dir)
     return results

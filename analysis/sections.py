@@ -65,6 +65,7 @@ class Context:
     errors: dict[str, str]
     warnings: list[str]
     sections: dict[str, Any]
+    detector_scores: pd.DataFrame | None = None  # detector_scores.csv, when exported
 
     @property
     def kept(self) -> pd.DataFrame:
@@ -692,6 +693,22 @@ def html_power(pw, res, figures) -> str:
 # ---------------------------------------------------------------- paired, 16 record
 
 
+def build_detection(ctx: Context):
+    """Judges beside machine detectors (``analysis.detection``), when scores were exported."""
+    if ctx.detector_scores is None:
+        return None
+    from analysis.detection import detection_analysis
+
+    return detection_analysis(
+        ctx.kept,
+        ctx.detector_scores,
+        alpha=ctx.alpha,
+        n_boot=ctx.n_boot,
+        seed=ctx.seed,
+        order=ctx.order,
+    )
+
+
 def build_paired(ctx: Context):
     if not ctx.paired:
         return None
@@ -783,6 +800,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("agreement", "14. Agreement", build_agreement, html_agreement),
     Section("power", "15. Power planning", build_power, html_power),
     Section("paired", "Paired protocol", build_paired, html_paired),
+    Section("detection", "Humans and machine detectors", build_detection, anchor="detection"),
     Section(
         "study_record", "16. Study record", build_study_record, html_study_record, needs_data=False
     ),

@@ -466,3 +466,49 @@ class PowerPlanRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+
+class DetectionJob(models.Model):
+    """Scoring a study's shown texts with machine detectors; resumable, like generation.
+
+    Scores are for researchers only: no judge-facing page or API reads them, and while the
+    study runs the public design record withholds them.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="detection_job")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    detectors = models.JSONField(default=list, blank=True)
+    total_units = models.PositiveIntegerField(default=0)
+    done_units = models.PositiveIntegerField(default=0)
+    training = models.JSONField(
+        default=dict, blank=True, help_text="Per condition: labelled texts outside the study."
+    )
+    skipped = models.JSONField(default=dict, blank=True, help_text="Detector: why it was skipped.")
+    seconds = models.FloatField(default=0.0)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+
+class DetectorScore(models.Model):
+    """One detector's score of one shown text (higher = more machine-like)."""
+
+    job = models.ForeignKey(DetectionJob, on_delete=models.CASCADE, related_name="scores")
+    text = models.ForeignKey(Text, on_delete=models.CASCADE, related_name="detector_scores")
+    detector = models.CharField(max_length=40)
+    score = models.FloatField(null=True, blank=True)
+    provenance = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["text", "detector"], name="detector_score_unique")
+        ]

@@ -107,6 +107,14 @@ GENERATION_DEFAULTS: dict[str, Any] = {
     "min_words_ratio": 0.5,
     "min_distinct_4gram": 0.5,
 }
+DETECTION_DEFAULTS: dict[str, Any] = {
+    "detectors": [],  # empty: no machine detectors are run
+    "model": "",  # the scoring model; empty: the registry's default
+    "observer": "",  # Binoculars' observer; empty: a registry model sharing the tokenizer
+    "training_articles": 20,  # corpus articles outside the study for the supervised detectors
+    "batch_size": 8,
+    "max_tokens": 512,
+}
 CONDITION_DEFAULTS: dict[str, Any] = {
     "params": None,
     "context_articles": 3,
@@ -240,6 +248,7 @@ def parse_spec(
         "recruitment": RECRUITMENT_DEFAULTS,
         "analysis": ANALYSIS_DEFAULTS,
         "generation": GENERATION_DEFAULTS,
+        "detection": DETECTION_DEFAULTS,
         "texts": TEXTS_DEFAULTS,
     }
     top_keys = {"slug", "title", "corpus", "conditions", "closing_questions", *DEFAULTS, *sections}
@@ -344,6 +353,7 @@ def parse_spec(
     c.num(gen, "min_words_ratio", "[generation]", 0.0, 1.0)
     c.num(gen, "min_distinct_4gram", "[generation]", 0.0, 1.0)
 
+    _detection(spec["detection"], c, models)
     for key, value in spec["texts"].items():
         if not isinstance(value, str):
             c.problems.append(f"[texts].{key}: must be a string")
@@ -360,6 +370,27 @@ def parse_spec(
     if c.problems:
         raise SpecError(c.problems)
     return spec, c.warnings
+
+
+def _detection(det: dict[str, Any], c: _Checker, models: Mapping[str, ModelInfo] | None) -> None:
+    from detectors import ALL_DETECTORS
+
+    c.str_list(det, "detectors", "[detection]")
+    for name in det.get("detectors") or []:
+        if name not in ALL_DETECTORS:
+            c.problems.append(
+                f"[detection].detectors: unknown detector {name!r}; "
+                f"choose from {', '.join(ALL_DETECTORS)}"
+            )
+    for key in ("model", "observer"):
+        value = det.get(key)
+        if not isinstance(value, str):
+            c.problems.append(f"[detection].{key}: must be a registry model name")
+        elif value and models is not None and value not in models:
+            c.problems.append(f"[detection].{key}: unknown model {value!r}")
+    c.int_(det, "training_articles", "[detection]", lo=2, hi=10000)
+    c.int_(det, "batch_size", "[detection]", lo=1, hi=256)
+    c.int_(det, "max_tokens", "[detection]", lo=16, hi=32768)
 
 
 def _closing_questions(raw: Any, c: _Checker) -> list[dict[str, Any]]:

@@ -3,6 +3,8 @@
 from celery import shared_task
 from celery.signals import worker_ready
 
+from studies.services.detection import detection_reconcile
+from studies.services.detection import detection_run as run_detection
 from studies.services.generation import generation_run as run_generation
 from studies.services.generation import jobs_reconcile
 from studies.services.power import power_run_execute
@@ -13,14 +15,20 @@ def generation_run(job_id: int) -> None:
     run_generation(job_id=job_id)
 
 
+@shared_task(name="studies.tasks.detection_run", acks_late=True)
+def detection_run(job_id: int) -> None:
+    run_detection(job_id=job_id)
+
+
 @shared_task(name="studies.tasks.reconcile_jobs")
 def reconcile_jobs() -> list[int]:
-    return jobs_reconcile()
+    return jobs_reconcile() + detection_reconcile()
 
 
 @worker_ready.connect
 def _reconcile_on_start(**kwargs) -> None:
     jobs_reconcile()
+    detection_reconcile()
 
 
 @shared_task(name="studies.tasks.power_plan_run", acks_late=True)

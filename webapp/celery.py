@@ -1,4 +1,5 @@
-"""The Celery app. Queues: ``generation`` for model work, ``default`` for the rest."""
+"""The Celery app. Queues: ``generation`` and ``detection`` for model work, ``default`` for
+the rest."""
 
 import os
 
@@ -12,5 +13,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (
     Queue("default", Exchange("default"), routing_key="default"),
     Queue("generation", Exchange("generation"), routing_key="generation"),
+    Queue("detection", Exchange("detection"), routing_key="detection"),
 )
 app.autodiscover_tasks()

@@ -199,7 +199,10 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # Celery: with no broker configured, background work runs in a thread of this process.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"studies.tasks.generation_*": {"queue": "generation"}}
+CELERY_TASK_ROUTES = {
+    "studies.tasks.generation_*": {"queue": "generation"},
+    "studies.tasks.detection_*": {"queue": "detection"},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -400,6 +400,11 @@ def export_files(study: Study, *, payments: bool = False) -> dict[str, str]:
                 study_record(study), indent=2, ensure_ascii=False, default=str
             ),
         }
+        from studies.services.detection import score_rows
+
+        scores = score_rows(study)
+        if scores:
+            files["detector_scores.csv"] = csv_text(scores)
         if payments:
             files["payments.csv"] = csv_text(payment_rows(study))
     return files

@@ -123,12 +123,7 @@ class _Inputs:
 
 
 def _inputs(job: GenerationJob) -> _Inputs:
-    import generator
-
     study, condition = job.study, job.condition
-    spec = study.spec
-    cfg = condition.settings
-    entry = generator.load_registry()[condition.model]
     articles = [
         sa.article
         for sa in StudyArticle.objects.filter(study=study)
@@ -136,6 +131,17 @@ def _inputs(job: GenerationJob) -> _Inputs:
         .select_related("article")
         .order_by("position")
     ]
+    return generation_inputs(study, condition, articles, condition_seed(study, condition))
+
+
+def generation_inputs(study: Study, condition: Condition, articles: list, seed: int) -> _Inputs:
+    """The condition's generation settings applied to ``articles`` (the study's, or, for the
+    supervised detectors' training texts, others), planned with ``seed``."""
+    import generator
+
+    spec = study.spec
+    cfg = condition.settings
+    entry = generator.load_registry()[condition.model]
     targets = [
         generator.Target(key=a.key, title=a.title, subtitle=a.subtitle, human_body=a.shown_body)
         for a in articles
@@ -170,7 +176,7 @@ def _inputs(job: GenerationJob) -> _Inputs:
         targets,
         candidates=cfg["candidates"],
         batch_size=spec["generation"]["batch_size"],
-        seed=condition_seed(study, condition),
+        seed=seed,
     )
     return _Inputs(entry, targets, context, decoding, selection, cfg["prompt_format"], plan)
 
@@ -450,6 +456,13 @@ def _finish(job: GenerationJob, inputs: _Inputs) -> None:
                 dropped=[k for k, _ in failed],
                 problems=readiness.problems,
             )
+            if study.spec.get("detection", {}).get("detectors"):
+                from studies.services.detection import detection_start
+
+                try:
+                    detection_start(study=study)
+                except StudyError as exc:  # e.g. every article failed: nothing to score
+                    log.warning("detection not started for %s: %s", study.slug, exc)
 
 
 def jobs_reconcile() -> list[int]:

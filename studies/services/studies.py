@@ -423,6 +423,12 @@ def study_launch(*, study: Study, actor=None) -> Study:
         raise StudyError(
             f"only {len(usable)} articles are left after exclusions; the design needs {groups}"
         )
+    if spec.get("detection", {}).get("detectors"):
+        from studies.services.detection import detection_complete
+
+        complete, why = detection_complete(study)
+        if not complete:
+            raise StudyError(f"machine detectors must score the texts before launch: {why}")
     by_key = {sa.article.key: sa.article for sa in usable}
     by_name = {c.name: c for c in conditions}
     plans = design_lib.build_lists(
@@ -493,6 +499,10 @@ def study_launch(*, study: Study, actor=None) -> Study:
         # What judges read, in their language: the scale's exact wording.
         "wording": scale_wording(spec.get("language", "en")),
     }
+    if spec.get("detection", {}).get("detectors"):
+        from studies.services.detection import detection_record
+
+        record["detection"] = detection_record(study)
     study.frozen = record
     study.practice = practice
     study.design_hash = canonical_hash(record)
@@ -558,10 +568,10 @@ def throwaway_list_create(*, study: Study) -> StudyList:
 
 
 WITHHELD = (
-    "While the study runs, the lists, which text is machine-made, the text hashes and the "
-    "secret are withheld: with them a judge could work out their own queue. The full record, "
-    "whose SHA-256 is design_hash, and the secret, whose SHA-256 is secret_sha256, are "
-    "published here once the study is closed."
+    "While the study runs, the lists, which text is machine-made, the text hashes, the "
+    "machine detectors' scores and the secret are withheld: with them a judge could work out "
+    "their own queue. The full record, whose SHA-256 is design_hash, and the secret, whose "
+    "SHA-256 is secret_sha256, are published here once the study is closed."
 )
 
 

@@ -1,12 +1,18 @@
-"""The whole study, end to end: real texts from SmolLM2, simulated judges over HTTP, the
-analysis recovering each condition's true accuracy."""
+"""The whole study, end to end: real texts from SmolLM2, scored by machine detectors,
+simulated judges over HTTP, the analysis recovering each condition's true accuracy and
+setting the judges beside the detectors."""
 
+import csv
+import io
 import json
+import time
 
 import pytest
 from django.contrib.auth import get_user_model
 
-from studies.models import Judge, JudgeItem, Study
+from studies.models import DetectionJob, Judge, JudgeItem, Study
+from studies.services.detection import detection_run
+from studies.services.exports import export_files
 from studies.services.generation import generation_run, generation_start
 from studies.services.reports import study_report
 from studies.services.studies import study_create, study_launch, study_transition
@@ -17,6 +23,7 @@ from tests.factories import spec_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
+DETECTORS = ["loglik", "logrank", "entropy", "fast_detectgpt"]
 MODELS = {
     "smollm2": JudgeModel(sensitivity=0.6, bias=0.3, idk=0.05),
     "control": JudgeModel(sensitivity=2.0, bias=0.0, idk=0.02, attention_fail=0.1),
@@ -37,6 +44,7 @@ def test_real_texts_simulated_judges_recovered_accuracy(
             articles={"count": 8, "exclude_containing": ["Wikinews"]},
             judges_per_list=40,
             attention_checks={"count": 1},
+            detection={"detectors": DETECTORS},
             conditions=[
                 {
                     "name": "smollm2",
@@ -74,7 +82,9 @@ def test_real_texts_simulated_judges_recovered_accuracy(
         assert text.provenance["context_article_ids"] == (
             study.context_keys[:1] if text.condition.name == "smollm2" else []
         )
+    _detect(study)
     study = study_launch(study=study, actor=owner)
+    assert len(study.frozen["detection"]["scores"]) == study.texts.count() * len(DETECTORS)
 
     simulator = Simulator(
         base_url=live_server.url,
@@ -106,6 +116,50 @@ def test_real_texts_simulated_judges_recovered_accuracy(
         row = table[name]
         truth = model.true_accuracy()
         assert row["ci_low"] <= truth <= row["ci_high"], (name, truth, row)
+    _check_detection_section(study, results, html, tmp_path)
+
+
+def _detect(study):
+    """Finish the detection job that generation queued (here, or in a worker if one has it)."""
+    job = DetectionJob.objects.get(study=study)
+    detection_run(job_id=job.pk)
+    deadline = time.monotonic() + 120
+    while job.state != DetectionJob.State.DONE and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job.refresh_from_db()
+    assert job.state == DetectionJob.State.DONE, job.error
+
+
+def _check_detection_section(study, results, html, out):
+    """The report's section is there with every figure, and its AUCs are scikit-learn's on the
+    exported scores of the judged items."""
+    from sklearn.metrics import roc_auc_score
+
+    section = results["detection"]
+    assert "Humans and machine detectors on the same items" in html
+    for alt in ("ROC: detectors and judges", "items: judges' accuracy vs detector score"):
+        assert f"<img alt='{alt.replace(chr(39), '&#x27;')}' src='data:image/png" in html, alt
+    files = export_files(study)
+    judged = {
+        r["item"]
+        for r in csv.DictReader(io.StringIO(files["responses.csv"]))
+        if r["excluded"] == "0" and r["is_attention"] == "0"
+    }
+    scores = list(csv.DictReader(io.StringIO(files["detector_scores.csv"])))
+    rows = {(r["condition"], r["detector"]): r for r in section["table"]}
+    assert {d for _, d in rows} == set(DETECTORS)
+    for (condition, detector), row in rows.items():
+        mine = [
+            r
+            for r in scores
+            if r["condition"] == condition and r["detector"] == detector and r["item"] in judged
+        ]
+        labels = [int(r["is_machine"]) for r in mine]
+        values = [float(r["score"]) for r in mine]
+        assert row["texts"] == len(mine)
+        assert abs(row["auc"] - roc_auc_score(labels, values)) < 1e-9, (condition, detector)
+        assert row["auc_lo"] <= row["auc"] <= row["auc_hi"]
+        assert row["human_auc"] is not None and row["diff_auc_lo"] <= row["diff_auc_hi"]
 
 
 def _paper_table(results: dict) -> dict:

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from studies.access import access_study_by_user
 from studies.models import Article, Study
 from studies.selectors.dashboard import generation_progress, preview_samples, review_articles
+from studies.selectors.detection import detection_overview
 from studies.selectors.judging import ItemView, item_view, shown_content
 from studies.services.generation import generation_cancel, generation_start
 from studies.services.studies import StudyError
@@ -96,6 +97,7 @@ def review(request: HttpRequest, slug: str) -> HttpResponse:
             "page": page,
             "show": show,
             "items": review_articles(study, list(page.object_list)),
+            "detection": detection_overview(study),
             "can_exclude": not study.is_frozen
             and study.status
             in (

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("studies", "0009_h_hardening"),
+        ("studies", "0010_h_detectors"),
     ]
 
     operations = [

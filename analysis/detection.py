@@ -1,0 +1,450 @@
+"""Humans beside machine detectors, on the same items (``detector_scores.csv``).
+
+Per condition and detector:
+
+- **AUC** of the detector's score (machine texts positive; Mann-Whitney, ties half) and its
+  **accuracy** at a threshold chosen by cross-validation across articles (folds of whole
+  articles; in each, the threshold maximising accuracy on the other folds' texts is applied to
+  the held-out texts), each with a percentile interval from resampling articles;
+- the judges' **AUC** from the five-point rating and their **accuracy** (correct answers over
+  answers other than "I don't know") on the same items;
+- the **paired difference** human minus detector for both, with an interval from a two-way
+  bootstrap that resamples articles and judges together.
+
+The item table lists every judged text with the judges' accuracy on it and each detector's
+score and held-out verdict; it names the items that fool people but not the reference detector
+(the one with the highest AUC) and the reverse. :func:`detection_analysis` returns a
+:class:`DetectionSection` with ``to_dict()`` (for ``results.json``), ``figures()`` and
+``html()`` (for the report). Only the single protocol compares with judges item by item; in
+the paired protocol the detectors' own numbers are reported.
+"""
+
+from __future__ import annotations
+
+import base64
+import html as _html
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+FOLDS = 5
+
+
+def auc(scores, labels, weights=None) -> float:
+    """AUC of ``scores`` for ``labels`` (1 = machine), ties counted half; optional weights."""
+    s = np.asarray(scores, dtype=float)
+    y = np.asarray(labels).astype(bool)
+    w = np.ones_like(s) if weights is None else np.asarray(weights, dtype=float)
+    pos_s, pos_w = s[y], w[y]
+    neg_s, neg_w = s[~y], w[~y]
+    tot_p, tot_n = pos_w.sum(), neg_w.sum()
+    if tot_p <= 0 or tot_n <= 0:
+        return float("nan")
+    order = np.argsort(neg_s, kind="mergesort")
+    neg_s, neg_w = neg_s[order], neg_w[order]
+    cum = np.concatenate([[0.0], np.cumsum(neg_w)])
+    below = cum[np.searchsorted(neg_s, pos_s, side="left")]
+    upto = cum[np.searchsorted(neg_s, pos_s, side="right")]
+    return float((pos_w * (below + 0.5 * (upto - below))).sum() / (tot_p * tot_n))
+
+
+def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The cut (score > t means machine) with the highest accuracy; ties: the lowest cut."""
+    u = np.unique(scores)
+    cuts = np.concatenate([[u[0] - 1.0], (u[:-1] + u[1:]) / 2, [u[-1] + 1.0]])
+    pred = scores[None, :] > cuts[:, None]
+    acc = (pred == labels[None, :].astype(bool)).mean(1)
+    return float(cuts[int(np.argmax(acc))])
+
+
+def cv_verdicts(
+    scores: np.ndarray, labels: np.ndarray, articles: np.ndarray, seed: int
+) -> tuple[np.ndarray, float]:
+    """Held-out correctness of every text (folds of whole articles) and the full-data cut."""
+    names = np.array(sorted(set(articles.tolist())))
+    rng = np.random.default_rng(seed)
+    fold_of = dict(zip(rng.permutation(names), np.arange(len(names)) % FOLDS, strict=True))
+    folds = np.array([fold_of[a] for a in articles])
+    correct = np.full(len(scores), np.nan)
+    for f in range(min(FOLDS, len(names))):
+        test = folds == f
+        train = ~test
+        if test.sum() == 0 or len(set(labels[train].tolist())) < 2:
+            continue
+        cut = best_threshold(scores[train], labels[train])
+        correct[test] = (scores[test] > cut) == labels[test].astype(bool)
+    return correct, best_threshold(scores, labels)
+
+
+def _ci(values: np.ndarray, alpha: float) -> tuple[float, float]:
+    v = values[np.isfinite(values)]
+    if not len(v):
+        return float("nan"), float("nan")
+    return float(np.quantile(v, alpha / 2)), float(np.quantile(v, 1 - alpha / 2))
+
+
+def _roc(scores: np.ndarray, labels: np.ndarray) -> dict[str, list[float]]:
+    y = labels.astype(bool)
+    cuts = np.unique(scores)[::-1]
+    tpr = [0.0] + [float((scores[y] >= c).mean()) for c in cuts]
+    fpr = [0.0] + [float((scores[~y] >= c).mean()) for c in cuts]
+    return {"fpr": fpr + [1.0], "tpr": tpr + [1.0]}
+
+
+@dataclass
+class DetectionSection:
+    """The human-versus-detector section: tables, curves, named items, notes."""
+
+    table: pd.DataFrame  # condition x detector: AUC, accuracy, human, differences
+    items: pd.DataFrame  # judged texts: human accuracy and every detector's score and verdict
+    curves: dict[str, dict[str, Any]]  # condition -> detector/"judges" -> fpr, tpr, point
+    fool_people: list[str]  # items judges got wrong and the reference detector right
+    fool_detector: list[str]  # the reverse
+    reference: str
+    alpha: float
+    n_boot: int
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        from analysis.results import jsonable
+
+        return jsonable(
+            {
+                "table": self.table,
+                "items": self.items,
+                "curves": self.curves,
+                "fool_people": self.fool_people,
+                "fool_detector": self.fool_detector,
+                "reference_detector": self.reference,
+                "alpha": self.alpha,
+                "n_boot": self.n_boot,
+                "notes": self.notes,
+            }
+        )
+
+    def figures(self) -> dict[str, bytes | None]:
+        return {"detection_roc": self._roc_figure(), "detection_items": self._scatter()}
+
+    def _roc_figure(self) -> bytes | None:
+        if not self.curves:
+            return None
+        from matplotlib.figure import Figure
+
+        n = len(self.curves)
+        fig = Figure(figsize=(5.2 * n, 5.0))
+        axes = np.atleast_1d(fig.subplots(1, n))
+        for ax, (cond, curves) in zip(axes, self.curves.items(), strict=True):
+            for name, c in curves.items():
+                judges = name == "judges"
+                (line,) = ax.plot(
+                    c["fpr"],
+                    c["tpr"],
+                    lw=2.2 if judges else 1.2,
+                    color="black" if judges else None,
+                    marker="o" if judges else None,
+                    ms=3,
+                    label=f"{name} (AUC {c['auc']:.2f})",
+                )
+                if c.get("point"):
+                    ax.plot(
+                        *c["point"],
+                        marker="*" if judges else "s",
+                        ms=11 if judges else 6,
+                        color=line.get_color(),
+                        ls="none",
+                    )
+            ax.plot([0, 1], [0, 1], "k:", lw=1)
+            ax.set_title(f"{cond}: detectors and judges")
+            ax.set_xlabel("false-alarm rate (human texts called machine)")
+            ax.set_ylabel("hit rate (machine texts called machine)")
+            ax.set_aspect("equal")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7, loc="lower right")
+        return _png(fig)
+
+    def _scatter(self) -> bytes | None:
+        col = f"score_{self.reference}"
+        if self.items.empty or col not in self.items or "human_accuracy" not in self.items:
+            return None
+        from matplotlib.figure import Figure
+
+        t = self.items.dropna(subset=[col, "human_accuracy"])
+        if t.empty:
+            return None
+        fig = Figure(figsize=(7, 5))
+        ax = fig.subplots()
+        for kind, color in ((1, "tab:red"), (0, "tab:blue")):
+            m = t["is_machine"] == kind
+            ax.scatter(
+                t.loc[m, col],
+                t.loc[m, "human_accuracy"],
+                s=18,
+                color=color,
+                label="machine" if kind else "human",
+                alpha=0.75,
+            )
+        named = set(self.fool_people) | set(self.fool_detector)
+        for _, r in t[t["label"].isin(named)].iterrows():
+            ax.annotate(r["label"], (r[col], r["human_accuracy"]), fontsize=6)
+        ax.axhline(0.5, color="k", lw=0.8, ls=":")
+        ax.set_xlabel(f"{self.reference} score (higher = more machine-like)")
+        ax.set_ylabel("judges' accuracy on the item")
+        ax.set_title("Items: judges' accuracy vs the reference detector")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        return _png(fig)
+
+    def html(self, figures: dict[str, bytes | None] | None = None) -> str:
+        figs = figures if figures is not None else self.figures()
+        esc = _html.escape
+        parts = [
+            "<h2 id='detection'>Humans and machine detectors on the same items</h2>",
+            f"<p>Each detector scores the texts exactly as judges saw them (higher = more "
+            f"machine-like). AUC and accuracy at a threshold chosen by {FOLDS}-fold "
+            f"cross-validation across articles, with {100 * (1 - self.alpha):.0f}% intervals "
+            f"from {self.n_boot} article resamples; human minus detector from a bootstrap over "
+            "articles and judges.</p>",
+            _frame_html(self.table),
+        ]
+        for name, alt in (
+            ("detection_roc", "ROC: detectors and judges"),
+            ("detection_items", "items: judges' accuracy vs detector score"),
+        ):
+            data = figs.get(name)
+            if data is None:
+                parts.append(f"<p class='note'>({esc(alt)}: not enough data)</p>")
+            else:
+                b64 = base64.b64encode(data).decode("ascii")
+                parts.append(f"<img alt='{esc(alt)}' src='data:image/png;base64,{b64}'>")
+        parts.append(
+            f"<p>Items that fool people but not {esc(self.reference)}: "
+            f"{esc(', '.join(self.fool_people) or 'none')}.</p>"
+            f"<p>Items that fool {esc(self.reference)} but not people: "
+            f"{esc(', '.join(self.fool_detector) or 'none')}.</p>"
+        )
+        parts.append(
+            "<details><summary>Item table</summary>"
+            + _frame_html(self.items.drop(columns=[c for c in ("label",) if c in self.items]), 500)
+            + "</details>"
+        )
+        parts += [f"<p class='note'>{esc(n)}</p>" for n in self.notes]
+        return "".join(parts)
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _frame_html(frame: pd.DataFrame, max_rows: int = 200) -> str:
+    if frame is None or frame.empty:
+        return "<p class='note'>(none)</p>"
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, float | np.floating):
+            return "" if not np.isfinite(v) else f"{v:.3f}"
+        return str(v)
+
+    head = "".join(f"<th>{_html.escape(str(c))}</th>" for c in frame.columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{_html.escape(fmt(v))}</td>" for v in r) + "</tr>"
+        for r in frame.head(max_rows).itertuples(index=False)
+    )
+    return f"<table><tr>{head}</tr>{rows}</table>"
+
+
+def read_scores(path) -> pd.DataFrame:
+    """``detector_scores.csv`` as a frame (current scores only, numeric)."""
+    frame = pd.read_csv(path, dtype={"item": str, "article": str, "condition": str})
+    frame["score"] = pd.to_numeric(frame["score"], errors="coerce")
+    if "current" in frame:
+        frame = frame[frame["current"].astype(int) == 1]
+    return frame
+
+
+def detection_analysis(
+    responses: pd.DataFrame,
+    scores: pd.DataFrame,
+    *,
+    alpha: float = 0.05,
+    n_boot: int = 2000,
+    seed: int = 0,
+    order: list[str] | None = None,
+) -> DetectionSection:
+    """The section, from scored judgments (the analysis's kept frame) and detector scores."""
+    scores = scores.dropna(subset=["score"]).copy()
+    scores["item"] = scores["item"].astype(str)
+    scores["article"] = scores["article"].astype(str)
+    notes: list[str] = []
+    single = len(responses) > 0 and not bool(responses["paired"].any())
+    if len(responses) and not single:
+        notes.append(
+            "Paired protocol: detectors are reported alone; judges are compared per "
+            "item only in the single protocol."
+        )
+    judged = responses[~responses["paired"]] if len(responses) else responses
+    if single:
+        judged = judged[judged["item"].isin(set(scores["item"]))]
+        scores = scores[scores["item"].isin(set(judged["item"]))]
+    conditions = [
+        c for c in (order or sorted(scores["condition"].unique())) if c in set(scores["condition"])
+    ]
+    detectors = sorted(scores["detector"].unique())
+    rng = np.random.default_rng(seed)
+    rows, curves, item_frames = [], {}, []
+    for cond in conditions:
+        sc = scores[scores["condition"] == cond]
+        arts = np.array(sorted(sc["article"].unique()))
+        a_index = {a: i for i, a in enumerate(arts)}
+        hj = judged[judged["condition"] == cond] if single else judged.iloc[0:0]
+        judges = np.array(sorted(hj["judge"].unique())) if len(hj) else np.array([])
+        j_index = {j: i for i, j in enumerate(judges)}
+        # Bootstrap weights, shared by every detector of the condition (paired differences).
+        art_w = rng.multinomial(len(arts), np.full(len(arts), 1 / len(arts)), size=n_boot)
+        jud_w = (
+            rng.multinomial(len(judges), np.full(len(judges), 1 / len(judges)), size=n_boot)
+            if len(judges)
+            else None
+        )
+        human = _human(hj, a_index, j_index, art_w, jud_w, alpha) if len(hj) else None
+        curves[cond] = {}
+        if human is not None:
+            curves[cond]["judges"] = human["curve"]
+        items = None
+        if single and len(hj):
+            g = hj.assign(nn=~hj["neutral"], c=hj["correct"].fillna(0.0)).groupby("item")
+            items = pd.DataFrame(
+                {
+                    "judgments": g.size(),
+                    "human_accuracy": g["c"].sum() / g["nn"].sum().replace(0, np.nan),
+                    "mean_rating": g["rating"].mean(),
+                }
+            )
+        for det in detectors:
+            d = sc[sc["detector"] == det].sort_values("item")
+            if d.empty or d["is_machine"].nunique() < 2:
+                continue
+            s = d["score"].to_numpy(float)
+            y = d["is_machine"].to_numpy(int)
+            a = d["article"].to_numpy(str)
+            ai = np.array([a_index[x] for x in a])
+            correct, cut = cv_verdicts(s, y, a, seed)
+            w = art_w[:, ai].astype(float)
+            boot_auc = np.array([auc(s, y, w[b]) for b in range(n_boot)])
+            ok = np.isfinite(correct)
+            cw = w[:, ok]
+            boot_acc = (cw * correct[ok]).sum(1) / np.where(cw.sum(1) > 0, cw.sum(1), np.nan)
+            est_auc, est_acc = auc(s, y), float(np.nanmean(correct)) if ok.any() else np.nan
+            row = {
+                "condition": cond,
+                "detector": det,
+                "texts": len(d),
+                "articles": len(set(a)),
+                "auc": est_auc,
+                "auc_lo": _ci(boot_auc, alpha)[0],
+                "auc_hi": _ci(boot_auc, alpha)[1],
+                "accuracy": est_acc,
+                "accuracy_lo": _ci(boot_acc, alpha)[0],
+                "accuracy_hi": _ci(boot_acc, alpha)[1],
+                "threshold": cut,
+            }
+            roc = _roc(s, y)
+            hit = float((s[y == 1] > cut).mean())
+            fa = float((s[y == 0] > cut).mean())
+            curves[cond][det] = {**roc, "auc": est_auc, "point": [fa, hit]}
+            if human is not None:
+                d_auc = human["boot_auc"] - boot_auc
+                d_acc = human["boot_acc"] - boot_acc
+                row.update(
+                    {
+                        "human_auc": human["auc"],
+                        "human_auc_lo": human["auc_ci"][0],
+                        "human_auc_hi": human["auc_ci"][1],
+                        "human_accuracy": human["acc"],
+                        "human_accuracy_lo": human["acc_ci"][0],
+                        "human_accuracy_hi": human["acc_ci"][1],
+                        "diff_auc": human["auc"] - est_auc,
+                        "diff_auc_lo": _ci(d_auc, alpha)[0],
+                        "diff_auc_hi": _ci(d_auc, alpha)[1],
+                        "diff_accuracy": human["acc"] - est_acc,
+                        "diff_accuracy_lo": _ci(d_acc, alpha)[0],
+                        "diff_accuracy_hi": _ci(d_acc, alpha)[1],
+                    }
+                )
+            rows.append(row)
+            if items is not None:
+                per = pd.DataFrame(
+                    {"item": d["item"].to_numpy(), f"score_{det}": s, f"correct_{det}": correct}
+                ).set_index("item")
+                items = items.join(per, how="left")
+        if items is not None:
+            meta = sc.drop_duplicates("item").set_index("item")[["article", "is_machine"]]
+            items = meta.join(items, how="inner").reset_index()
+            items.insert(0, "condition", cond)
+            item_frames.append(items)
+    table = pd.DataFrame(rows)
+    items = pd.concat(item_frames, ignore_index=True) if item_frames else pd.DataFrame()
+    reference = ""
+    if len(table):
+        reference = str(table.groupby("detector")["auc"].mean().idxmax())
+    fool_people: list[str] = []
+    fool_detector: list[str] = []
+    if len(items) and reference and f"correct_{reference}" in items:
+        items["label"] = (
+            items["condition"]
+            + "/"
+            + items["article"]
+            + "/"
+            + np.where(items["is_machine"] == 1, "machine", "human")
+        )
+        human_ok = items["human_accuracy"] >= 0.5
+        det_ok = items[f"correct_{reference}"] == 1
+        fool_people = sorted(
+            items.loc[~human_ok & det_ok & items["human_accuracy"].notna(), "label"].tolist()
+        )
+        fool_detector = sorted(
+            items.loc[human_ok & (items[f"correct_{reference}"] == 0), "label"].tolist()
+        )
+    if not single:
+        notes.append("No judge-level comparison was possible on these items.")
+    return DetectionSection(
+        table, items, curves, fool_people, fool_detector, reference, alpha, n_boot, notes
+    )
+
+
+def _human(hj: pd.DataFrame, a_index, j_index, art_w, jud_w, alpha: float) -> dict[str, Any]:
+    """Judges' AUC (rating) and accuracy, with two-way bootstrap replicates."""
+    rating = hj["rating"].to_numpy(float)
+    y = hj["is_machine"].to_numpy(float) == 1
+    nn = ~hj["neutral"].to_numpy(bool)
+    correct = np.nan_to_num(hj["correct"].to_numpy(float), nan=0.0)
+    ai = np.array([a_index[a] for a in hj["article"].astype(str)])
+    ji = np.array([j_index[j] for j in hj["judge"]])
+    rated = np.isfinite(rating)
+    w = art_w[:, ai] * jud_w[:, ji]
+    boot_auc = np.array([auc(rating[rated], y[rated], w[b, rated]) for b in range(len(w))])
+    denom = (w * nn).sum(1)
+    boot_acc = (w * correct * nn).sum(1) / np.where(denom > 0, denom, np.nan)
+    est_auc = auc(rating[rated], y[rated])
+    est_acc = float((correct * nn).sum() / nn.sum()) if nn.any() else float("nan")
+    curve = _roc(rating[rated], y[rated].astype(int)) if rated.any() else {"fpr": [], "tpr": []}
+    says = rating >= 4
+    point = [float(says[~y & rated].mean()), float(says[y & rated].mean())]
+    return {
+        "auc": est_auc,
+        "acc": est_acc,
+        "boot_auc": boot_auc,
+        "boot_acc": boot_acc,
+        "auc_ci": _ci(boot_auc, alpha),
+        "acc_ci": _ci(boot_acc, alpha),
+        "curve": {**curve, "auc": est_auc, "point": point},
+    }
+
+
+def dumps(section: DetectionSection) -> str:
+    return json.dumps(section.to_dict(), allow_nan=False)

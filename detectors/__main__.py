@@ -1,0 +1,3 @@
+from detectors.cli import main
+
+raise SystemExit(main())
