@@ -175,8 +175,13 @@ def decode_batch(
     pad_id: int,
     prefix: PrefixState | None = None,
     stop: Callable[[Sequence[int]], bool] | None = None,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> list[DecodedRow]:
     """Generate for every suffix (after the shared ``prefix``) until EOS, ``stop`` or length.
+
+    ``on_step(tokens, finished)`` is called after every step with the tokens drawn so far
+    over all rows and the number of rows finished (the last call counts every row
+    finished); it may raise to abandon the batch.
 
     ``generators[i]`` is row ``i``'s own random stream (unused when greedy). ``stop`` is called
     with a row's new tokens after each step and ends that row when it returns True.
@@ -253,7 +258,11 @@ def decode_batch(
                     reasons[row] = "stop_text"
                 if reasons[row] is not None:
                     unfinished[row] = False
-            if not bool(unfinished.any()) or step == max_new - 1:
+            last = not bool(unfinished.any()) or step == max_new - 1
+            if on_step is not None:
+                finished = batch if last else batch - int(unfinished.sum())
+                on_step(sum(len(t) for t in new_tokens), finished)
+            if last:
                 break
             input_ids = picked[:, None].to(device)
             positions = positions[:, -1:] + 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ def run_batch(
     context: Sequence[ContextArticle],
     prompt_format: str = "plain",
     decoding: DecodingSettings | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Candidate]:
     """Generate every work unit of ``batch``; one :class:`Candidate` per unit, in plan order.
 
@@ -44,7 +45,11 @@ def run_batch(
     prompts = [
         build_prompt(targets_by_key[u.target_key], context, prompt_format) for u in batch.units
     ]
-    completions = backend.complete(prompts, [u.seed for u in batch.units], decoding)
+    seeds = [u.seed for u in batch.units]
+    if progress is None:
+        completions = backend.complete(prompts, seeds, decoding)
+    else:
+        completions = backend.complete(prompts, seeds, decoding, progress=progress)
     shared = backend.describe()
     candidates = []
     for unit, prompt, completion in zip(batch.units, prompts, completions, strict=True):

@@ -86,12 +86,15 @@ class Article(models.Model):
 
 class Study(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft"
-        GENERATING = "generating"
-        READY = "ready"
-        LIVE = "live"
-        PAUSED = "paused"
-        CLOSED = "closed"
+        DRAFT = "draft", "draft"
+        GENERATING = "generating", "generating"
+        READY = "ready", "ready"
+        # Generated, but the design cannot launch (say every article was dropped): the
+        # overview says why and what to change.
+        ATTENTION = "attention", "needs attention"
+        LIVE = "live", "live"
+        PAUSED = "paused", "paused"
+        CLOSED = "closed", "closed"
 
     slug = models.SlugField(max_length=80, unique=True)
     title = models.CharField(max_length=200)
@@ -192,6 +195,7 @@ class GenerationJob(models.Model):
         RUNNING = "running"
         DONE = "done"
         FAILED = "failed"
+        CANCELLED = "cancelled"  # stopped by the researcher; stored batches are kept
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="generation_jobs")
     condition = models.OneToOneField(
@@ -207,6 +211,12 @@ class GenerationJob(models.Model):
     seconds = models.FloatField(default=0.0)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    # The batch being decoded now, written by the worker every few steps: texts finished,
+    # tokens drawn and when it began, so progress moves text by text inside a long batch.
+    batch_texts_done = models.PositiveIntegerField(default=0)
+    batch_tokens = models.BigIntegerField(default=0)
+    batch_started_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

@@ -96,6 +96,7 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into its own response.
     "axes.middleware.AxesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "webapp.middleware.DashboardNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"

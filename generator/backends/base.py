@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -41,8 +41,14 @@ class Backend(Protocol):
         ...
 
     def complete(
-        self, prompts: Sequence[Prompt], seeds: Sequence[int], decoding: DecodingSettings
+        self,
+        prompts: Sequence[Prompt],
+        seeds: Sequence[int],
+        decoding: DecodingSettings,
+        progress: Callable[[int, int], None] | None = None,
     ) -> list[Completion]:
         """One completion per prompt, drawn with the matching seed. All prompts of one call
-        share their context (one condition), which lets local backends reuse its cache."""
+        share their context (one condition), which lets local backends reuse its cache.
+        ``progress(tokens, finished)``, when given, is called as texts are drawn (tokens so
+        far over all prompts, prompts finished); it may raise to abandon the call."""
         ...

@@ -6,7 +6,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +186,11 @@ class TransformersBackend:
         return _NEXT_ARTICLE.search(tail) is not None
 
     def complete(
-        self, prompts: Sequence[Prompt], seeds: Sequence[int], decoding: DecodingSettings
+        self,
+        prompts: Sequence[Prompt],
+        seeds: Sequence[int],
+        decoding: DecodingSettings,
+        progress: Callable[[int, int], None] | None = None,
     ) -> list[Completion]:
         import torch
 
@@ -212,6 +216,7 @@ class TransformersBackend:
             pad_id=self.pad_id,
             prefix=prefix,
             stop=self._stops_at_next_article if decoding.stop_at_next_article else None,
+            on_step=progress,
         )
         seconds = time.perf_counter() - start
         eos = set(self.eos_ids)

@@ -327,7 +327,11 @@ class OpenAIBackend:
             raise
 
     def complete(
-        self, prompts: Sequence[Prompt], seeds: Sequence[int], decoding: DecodingSettings
+        self,
+        prompts: Sequence[Prompt],
+        seeds: Sequence[int],
+        decoding: DecodingSettings,
+        progress: Callable[[int, int], None] | None = None,
     ) -> list[Completion]:
         if len(prompts) != len(seeds):
             raise ValueError("one seed per prompt is required")
@@ -336,6 +340,9 @@ class OpenAIBackend:
         for request, answer in zip(requests, self._map(requests, decoding), strict=True):
             for unit, completion in zip(request.units, answer, strict=False):
                 results[unit] = completion
+            if progress is not None:
+                done = [c for c in results if c is not None]
+                progress(sum(c.new_tokens or 0 for c in done), len(done))
         missing = [i for i, c in enumerate(results) if c is None]
         if missing:
             # The server gave fewer choices than ``n`` asked for: it does not do ``n``.

@@ -47,7 +47,8 @@ def generation_progress(study: Study) -> dict[str, Any]:
     )
     conditions = list(study.conditions.order_by("position"))
     by_condition = {j.condition_id: j for j in jobs}
-    stale_before = timezone.now() - timezone.timedelta(seconds=settings.NEWSEVAL_JOB_STALE_SECONDS)
+    now = timezone.now()
+    stale_before = now - timezone.timedelta(seconds=settings.NEWSEVAL_JOB_STALE_SECONDS)
 
     def alive(j: GenerationJob) -> bool:
         return j.state == "running" and (j.heartbeat_at or j.created_at) >= stale_before
@@ -67,6 +68,8 @@ def generation_progress(study: Study) -> dict[str, Any]:
                     "total_batches": 0,
                     "percent": 0,
                     "error": "",
+                    "new_tokens": 0,
+                    "batch_tokens": 0,
                 }
             )
             continue
@@ -77,12 +80,25 @@ def generation_progress(study: Study) -> dict[str, Any]:
         stalled = seen < stale_before and (
             job.state == "running" or (job.state == "queued" and not any_alive)
         )
+        in_batch = job.state == "running" and not stalled
+        state = "stalled" if stalled else job.state
+        if in_batch and job.cancel_requested:
+            state = "cancelling"
         rows.append(
             {
                 "condition": cond.name,
-                "state": "stalled" if stalled else job.state,
-                "done": job.done_units,
+                "state": state,
+                # Texts finished inside the batch being decoded count as they finish.
+                "done": job.done_units + (job.batch_texts_done if in_batch else 0),
                 "total": job.total_units,
+                "batch_tokens": job.batch_tokens if in_batch else 0,
+                "batch_seconds": (now - job.batch_started_at).total_seconds()
+                if in_batch and job.batch_started_at
+                else 0.0,
+                "max_new_tokens": int(cond.settings.get("max_new_tokens") or 0),
+                "heartbeat_age_s": round((now - job.heartbeat_at).total_seconds())
+                if job.heartbeat_at
+                else None,
                 "done_batches": job.done_batches,
                 "total_batches": job.total_batches,
                 "percent": _percent(job.done_units, job.total_units),
@@ -106,12 +122,21 @@ def generation_progress(study: Study) -> dict[str, Any]:
     for cond, row in zip(conditions, rows, strict=True):
         total += row["total"] or kept * int(cond.settings.get("candidates", 1))
     done = sum(r["done"] for r in rows)
-    seconds = sum(j.seconds for j in jobs)
-    tokens = sum(j.new_tokens for j in jobs)
-    per_second = done / seconds if seconds > 0 else None
+    seconds = sum(j.seconds for j in jobs) + sum(r.get("batch_seconds", 0.0) for r in rows)
+    tokens = sum(j.new_tokens for j in jobs) + sum(r.get("batch_tokens", 0) for r in rows)
+    per_second = done / seconds if seconds > 0 and done else None
+    tokens_per_second = tokens / seconds if seconds > 0 and tokens else None
     left = total - done
     failed = [r for r in rows if r["state"] in ("failed", "stalled")]
-    running = any(r["state"] in ("queued", "running") for r in rows)
+    running = any(r["state"] in ("queued", "running", "cancelling") for r in rows)
+    seconds_left = None
+    if running and per_second:
+        seconds_left = round(left / per_second)
+    elif running and tokens_per_second:
+        # No text finished yet: at most max_new_tokens a text, so this is an upper bound.
+        budget = max((r.get("max_new_tokens") or 0) for r in rows) if rows else 0
+        seconds_left = round(left * budget / tokens_per_second) if budget else None
+    beats = [j.heartbeat_at for j in jobs if j.heartbeat_at and j.state == "running"]
     return {
         "study": study.slug,
         "status": study.status,
@@ -119,8 +144,10 @@ def generation_progress(study: Study) -> dict[str, Any]:
         "total": total,
         "percent": _percent(done, total),
         "texts_per_minute": round(per_second * 60, 1) if per_second else None,
-        "tokens_per_second": round(tokens / seconds, 1) if seconds > 0 else None,
-        "seconds_left": round(left / per_second) if per_second and running else None,
+        "tokens_per_second": round(tokens_per_second, 1) if tokens_per_second else None,
+        "seconds_left": seconds_left,
+        "heartbeat_age_s": round((now - max(beats)).total_seconds()) if beats else None,
+        "cancelled": any(r["state"] == "cancelled" for r in rows),
         "running": running,
         "finished": bool(jobs)
         and all(j.state == GenerationJob.State.DONE for j in jobs)
@@ -133,7 +160,7 @@ def generation_progress(study: Study) -> dict[str, Any]:
                 "article"
             )
         ],
-        "at": timezone.now().isoformat(),
+        "at": now.isoformat(),
     }
 
 
@@ -224,6 +251,18 @@ def _attention_failed(item: JudgeItem) -> bool:
     return item.choice != expected.get("expected_choice")
 
 
+_SUMMED = (
+    "quota",
+    "started",
+    "active",
+    "completed",
+    "expired",
+    "attention_failed_judges",
+    "included",
+    "excluded",
+)
+
+
 def live_numbers(study: Study) -> dict[str, Any]:
     """Judges per condition and list, completion, time per item, attention failures, quotas.
 
@@ -264,6 +303,7 @@ def live_numbers(study: Study) -> dict[str, Any]:
     rows = []
     totals: dict[str, int] = defaultdict(int)
     by_condition: dict[str, dict[str, int]] = {}
+    standing = inclusion_counts(study)
     for sl in lists:
         counts = {s: getattr(sl, s) for s in statuses}
         started = sum(counts[s] for s in ("active", "completed", "expired", "withdrawn"))
@@ -281,17 +321,12 @@ def live_numbers(study: Study) -> dict[str, Any]:
             "median_ms_per_item": int(statistics.median(ms)) if ms else None,
             "attention_failed_judges": len(failures_by_list.get(sl.pk, ())),
             "quota_percent": _percent(counts["completed"], sl.quota),
+            "included": standing[sl.pk]["included"],
+            "excluded": standing[sl.pk]["excluded"],
         }
         rows.append(row)
         agg = by_condition.setdefault(condition, defaultdict(int))
-        for key in (
-            "quota",
-            "started",
-            "active",
-            "completed",
-            "expired",
-            "attention_failed_judges",
-        ):
+        for key in _SUMMED:
             agg[key] += row[key]
             totals[key] += row[key]
     turned_away = Judge.objects.filter(study=study, status=Judge.Status.FULL, test=False).count()
@@ -312,17 +347,7 @@ def live_numbers(study: Study) -> dict[str, Any]:
         "lists": rows,
         "conditions": conditions,
         "totals": {
-            **{
-                k: totals[k]
-                for k in (
-                    "quota",
-                    "started",
-                    "active",
-                    "completed",
-                    "expired",
-                    "attention_failed_judges",
-                )
-            },
+            **{k: totals[k] for k in _SUMMED},
             "full_turned_away": turned_away,
             "completion_rate": round(totals["completed"] / totals["started"], 3)
             if totals["started"]
@@ -409,9 +434,51 @@ def corpora_summaries(user) -> list[dict[str, Any]]:
     )
 
 
+ACTION_WORDS = {
+    "create": "created",
+    "edit": "spec edited",
+    "generate": "generation started",
+    "generation_done": "generation finished",
+    "generation_cancelled": "generation cancelled",
+    "needs_attention": "needs attention",
+    "ready": "ready to launch",
+    "drop_failed": "article dropped by generation",
+    "drop_excluded": "article excluded",
+    "restore_excluded": "exclusion undone",
+    "launch": "launched",
+    "pause": "paused",
+    "resume": "resumed",
+    "close": "closed",
+    "peek": "peek at accuracy",
+    "peek_opt_in": "opted in to peeking",
+    "report": "report built",
+    "report_failed": "report failed",
+    "export": "download",
+    "share": "shared",
+    "unshare": "unshared",
+    "withdraw": "judge withdrawn",
+}
+
+
 def audit_log(study: Study, limit: int | None = None) -> list[AuditEvent]:
+    """The study's audit events, newest first, each with ``label``: the action in words
+    (the stored action name stays in exports)."""
     qs = AuditEvent.objects.filter(study=study).select_related("actor").order_by("-at", "-id")
-    return list(qs[:limit] if limit else qs)
+    events = list(qs[:limit] if limit else qs)
+    for event in events:
+        event.label = ACTION_WORDS.get(event.action, event.action.replace("_", " "))
+    return events
+
+
+def params_words(params: int | None) -> str:
+    """A model size as people write it: 134,515,008 -> "135M", 1.3e9 -> "1.3B"."""
+    if not params:
+        return "–"
+    for size, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if params >= size:
+            value = params / size
+            return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
+    return str(params)
 
 
 def pilot_frame(study: Study):
@@ -429,3 +496,109 @@ def pilot_frame(study: Study):
         raise ValueError("only a closed study can be a pilot: its accuracy is hidden until then")
     text = csv_text(response_rows(study), RESPONSE_COLUMNS + OPTIONAL_COLUMNS)
     return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+
+
+# --- judges: inclusion and live participants --------------------------------------------
+
+STAGE_WORDS = {
+    "consent": "consent",
+    "instructions": "instructions",
+    "practice": "practice",
+    "items": "judging",
+    "closing": "closing questions",
+    "done": "finished",
+}
+
+
+def judge_inclusion(study: Study, judges: list[Judge]) -> dict[int, tuple[str, str]]:
+    """Each judge's standing under the study's declared exclusion rules:
+    ``("included", "")``, ``("excluded", reasons)`` or, while still taking part,
+    ``("in progress", reasons found so far)``."""
+    from studies.services.exports import _correct, judge_exclusions
+
+    failures: dict[int, int] = defaultdict(int)
+    for item in JudgeItem.objects.filter(
+        judge__study=study, answered_at__isnull=False, entry__is_attention=True
+    ).select_related("entry"):
+        if _correct(item) == 0:
+            failures[item.judge_id] += 1
+    for judge in judges:
+        judge.attention_failures = failures[judge.pk]
+    reasons = judge_exclusions(study, judges)
+    out = {}
+    for judge in judges:
+        found = reasons[judge.pk]
+        if judge.status == Judge.Status.ACTIVE:
+            rest = [r for r in found if not r.startswith("incomplete")]
+            out[judge.pk] = ("in progress", "; ".join(rest))
+        elif found:
+            out[judge.pk] = ("excluded", "; ".join(found))
+        else:
+            out[judge.pk] = ("included", "")
+    return out
+
+
+@dataclass
+class JudgeRow:
+    judge: Judge
+    answers: int
+    stage: str
+    inclusion: str
+    reason: str
+
+
+def judge_table(
+    study: Study,
+    *,
+    query: str = "",
+    status: str = "",
+    inclusion: str = "",
+    stage: str = "",
+    platform_ids: bool = False,
+    limit: int = 500,
+) -> tuple[list[JudgeRow], int]:
+    """Judges with their stage, items answered, last activity and inclusion, newest first,
+    searched by pseudonym (or platform id, for the owner) and filtered; and how many match."""
+    judges = Judge.objects.filter(study=study, test=False).select_related("study_list")
+    if query.strip():
+        match = Q(pseudonym__icontains=query.strip())
+        if platform_ids:
+            match |= Q(external_id__icontains=query.strip())
+        judges = judges.filter(match)
+    if status:
+        judges = judges.filter(status=status)
+    if stage:
+        judges = judges.filter(stage=stage)
+    judges = list(
+        judges.annotate(
+            answers=Count("items", filter=Q(items__answered_at__isnull=False))
+        ).order_by("-last_seen_at")
+    )
+    standing = judge_inclusion(study, judges)
+    rows = [
+        JudgeRow(
+            judge=j,
+            answers=j.answers,
+            stage=STAGE_WORDS.get(j.stage, j.stage),
+            inclusion=standing[j.pk][0],
+            reason=standing[j.pk][1],
+        )
+        for j in judges
+    ]
+    if inclusion:
+        rows = [r for r in rows if r.inclusion == inclusion]
+    return rows[:limit], len(rows)
+
+
+def inclusion_counts(study: Study) -> dict[int | None, dict[str, int]]:
+    """Finished judges included and excluded, per list id (and in total under None)."""
+    judges = list(Judge.objects.filter(study=study, test=False).exclude(status=Judge.Status.ACTIVE))
+    standing = judge_inclusion(study, judges)
+    out: dict[int | None, dict[str, int]] = defaultdict(lambda: {"included": 0, "excluded": 0})
+    for judge in judges:
+        if judge.status == Judge.Status.FULL:
+            continue  # turned away before any item: never part of the data
+        kind = standing[judge.pk][0]
+        out[judge.study_list_id][kind] += 1
+        out[None][kind] += 1
+    return out

@@ -59,7 +59,13 @@ def accuracy_look(*, study: Study, actor=None) -> list[dict[str, Any]]:
     """Accuracy so far. Before the study closes this is a peek: it needs the researcher's
     explicit opt-in (``peek_allowed``, set here on first use) and every look is audited,
     because looking and stopping early inflates false positives."""
-    if study.status != Study.Status.CLOSED:
+    from studies.models import JudgeItem
+
+    answered = JudgeItem.objects.filter(
+        judge__study=study, judge__test=False, answered_at__isnull=False
+    ).exists()
+    if study.status != Study.Status.CLOSED and answered:
+        # With no answers there is nothing to see: no look to log, no opt-in to record.
         study = peek_opt_in(study=study, actor=actor)
         audit(study=study, action="peek", actor=actor, status=study.status, via="monitor")
     return accuracy_summary(study)

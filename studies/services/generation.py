@@ -63,10 +63,15 @@ def generation_start(
         if not created and job.state == GenerationJob.State.DONE:
             continue
         if not created and job.state == GenerationJob.State.RUNNING and not _is_stale(job):
+            if job.cancel_requested:  # changed one's mind before the worker stopped
+                job.cancel_requested = False
+                job.save(update_fields=["cancel_requested"])
+                jobs.append(job)
             continue
         job.state = GenerationJob.State.QUEUED
         job.error = ""
-        job.save(update_fields=["state", "error"])
+        job.cancel_requested = False
+        job.save(update_fields=["state", "error", "cancel_requested"])
         jobs.append(job)
         if send:
             enqueue(GENERATION_TASK, job.pk)
@@ -93,7 +98,7 @@ def _claim(job_id: int) -> GenerationJob | None:
     """Mark the job running, unless it is done or another worker is alive on it."""
     with transaction.atomic():
         job = GenerationJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.state == GenerationJob.State.DONE:
+        if job is None or job.state in (GenerationJob.State.DONE, GenerationJob.State.CANCELLED):
             return None
         if job.state == GenerationJob.State.RUNNING and not _is_stale(job):
             return None
@@ -217,12 +222,26 @@ def generation_run(*, job_id: int, progress=None) -> None:
                     context=inputs.context,
                     prompt_format=inputs.prompt_format,
                     decoding=inputs.decoding,
+                    progress=_BatchProgress(job.pk),
                 )
                 _store_batch(job, batch.index, candidates, articles, time.monotonic() - started)
                 if progress is not None:
                     job.refresh_from_db(fields=["done_units", "total_units"])
                     progress(job.done_units, job.total_units)
+                if GenerationJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
+                    raise GenerationCancelled
         _finish(job, inputs)
+    except GenerationCancelled:
+        # Stored batches stay; the batch being decoded is dropped, and resuming redoes it.
+        GenerationJob.objects.filter(pk=job_id).update(
+            state=GenerationJob.State.CANCELLED,
+            cancel_requested=False,
+            batch_texts_done=0,
+            batch_tokens=0,
+            batch_started_at=None,
+            finished_at=timezone.now(),
+        )
+        log.info("generation job %s cancelled", job_id)
     except Exception as exc:
         log.exception("generation job %s failed", job_id)
         GenerationJob.objects.filter(pk=job_id).update(
@@ -231,6 +250,63 @@ def generation_run(*, job_id: int, progress=None) -> None:
             finished_at=timezone.now(),
         )
         raise
+
+
+class GenerationCancelled(Exception):
+    """The researcher pressed Cancel; raised from the decoding loop's progress callback."""
+
+
+class _BatchProgress:
+    """The decoding loop's progress callback: records texts finished and tokens drawn in the
+    batch (and the worker's heartbeat) at most every ``every`` seconds or when a text
+    finishes, and stops the batch when the researcher has cancelled."""
+
+    def __init__(self, job_id: int, every: float = 0.5) -> None:
+        self.job_id = job_id
+        self.every = every
+        self.last = 0.0
+        self.finished = -1
+        self.started = timezone.now()
+
+    def __call__(self, tokens: int, finished: int) -> None:
+        now = time.monotonic()
+        if finished == self.finished and now - self.last < self.every:
+            return
+        self.last, self.finished = now, finished
+        GenerationJob.objects.filter(pk=self.job_id).update(
+            batch_texts_done=finished,
+            batch_tokens=tokens,
+            batch_started_at=self.started,
+            heartbeat_at=timezone.now(),
+        )
+        if GenerationJob.objects.filter(pk=self.job_id, cancel_requested=True).exists():
+            raise GenerationCancelled
+
+
+@transaction.atomic
+def generation_cancel(*, study: Study, actor=None) -> int:
+    """Stop the study's generation. Queued jobs stop now, running ones after the step being
+    decoded; stored batches are kept, so generating again resumes where it stopped.
+    Returns how many jobs were stopped."""
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.status != Study.Status.GENERATING:
+        raise StudyError(f"nothing to cancel: the study is {study.get_status_display()}")
+    stopped = 0
+    for job in GenerationJob.objects.select_for_update().filter(
+        study=study, state__in=[GenerationJob.State.QUEUED, GenerationJob.State.RUNNING]
+    ):
+        stopped += 1
+        if job.state == GenerationJob.State.RUNNING and not _is_stale(job):
+            job.cancel_requested = True  # the worker stops at its next step
+            job.save(update_fields=["cancel_requested"])
+        else:
+            job.state = GenerationJob.State.CANCELLED
+            job.finished_at = timezone.now()
+            job.save(update_fields=["state", "finished_at"])
+    study.status = Study.Status.DRAFT
+    study.save(update_fields=["status"])
+    audit(study=study, action="generation_cancelled", actor=actor, jobs=stopped)
+    return stopped
 
 
 _CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
@@ -272,8 +348,18 @@ def _store_batch(job, batch_index: int, candidates, article_pks, seconds: float)
         locked.new_tokens += sum(int(c.provenance.get("new_tokens") or 0) for c in candidates)
         locked.seconds += seconds
         locked.heartbeat_at = timezone.now()
+        locked.batch_texts_done, locked.batch_tokens, locked.batch_started_at = 0, 0, None
         locked.save(
-            update_fields=["done_batches", "done_units", "new_tokens", "seconds", "heartbeat_at"]
+            update_fields=[
+                "done_batches",
+                "done_units",
+                "new_tokens",
+                "seconds",
+                "heartbeat_at",
+                "batch_texts_done",
+                "batch_tokens",
+                "batch_started_at",
+            ]
         )
 
 
@@ -359,9 +445,17 @@ def _finish(job: GenerationJob, inputs: _Inputs) -> None:
         )
         all_have_jobs = not study.conditions.filter(generation_job__isnull=True).exists()
         if not pending and all_have_jobs and study.status == Study.Status.GENERATING:
-            study.status = Study.Status.READY
+            from studies.selectors.readiness import study_readiness
+
+            readiness = study_readiness(study)
+            study.status = Study.Status.READY if readiness.can_launch else Study.Status.ATTENTION
             study.save(update_fields=["status"])
-            audit(study=study, action="generation_done", dropped=[k for k, _ in failed])
+            audit(
+                study=study,
+                action="generation_done",
+                dropped=[k for k, _ in failed],
+                problems=readiness.problems,
+            )
             if study.spec.get("detection", {}).get("detectors"):
                 from studies.services.detection import detection_start
 

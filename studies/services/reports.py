@@ -35,17 +35,24 @@ def study_report(
             "the study is not closed: accuracy stays hidden unless you explicitly peek "
             "(each look is recorded in the audit log and the report)"
         )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="newseval-export-") as tmp:
+            for name, content in export_files(study).items():
+                (Path(tmp) / name).write_text(content, encoding="utf-8")
+            for name in ("responses.csv", "judges.csv", "study.json"):
+                (out / name).write_text(
+                    (Path(tmp) / name).read_text(encoding="utf-8"), encoding="utf-8"
+                )
+            analysis.analyze_path(
+                tmp, out, seed=study.seed if seed is None else seed, n_boot=n_boot
+            )
+    except Exception as exc:
+        # A failed build is logged as such, never as a report (or a peek: nothing was seen).
+        audit(study=study, action="report_failed", actor=actor, error=f"{exc}"[:500])
+        raise
     audit(
         study=study, action="peek" if study.status != Study.Status.CLOSED else "report", actor=actor
     )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="newseval-export-") as tmp:
-        for name, content in export_files(study).items():
-            (Path(tmp) / name).write_text(content, encoding="utf-8")
-        for name in ("responses.csv", "judges.csv", "study.json"):
-            (out / name).write_text(
-                (Path(tmp) / name).read_text(encoding="utf-8"), encoding="utf-8"
-            )
-        analysis.analyze_path(tmp, out, seed=study.seed if seed is None else seed, n_boot=n_boot)
     return out / "report.html"

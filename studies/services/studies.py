@@ -93,15 +93,15 @@ def select_context(*, corpus: Corpus, exclude: set[int], k: int, seed: int) -> l
     return random.Random(f"context:{seed}").sample(pool, k)
 
 
-@transaction.atomic
-def study_create(
-    *, spec_text: str, owner=None, models: Mapping[str, ModelInfo] | None = None
-) -> tuple[Study, list[str]]:
-    """Create a draft study from a spec file's text. Raises SpecError or StudyError."""
-    if models is None:
-        models = _models_or_none()
+def _prepared(
+    spec_text: str, models: Mapping[str, ModelInfo] | None, *, slug_taken: bool, owner=None
+) -> tuple[dict[str, Any], list[str], Corpus, list[Article], list[Article]]:
+    """Parse and check a spec, and pick its articles and context. Raises SpecError or
+    StudyError."""
+    from studies.selectors.readiness import token_budget_warnings
+
     spec, warnings = parse_spec_text(spec_text, models=models)
-    if Study.objects.filter(slug=spec["slug"]).exists():
+    if slug_taken:
         raise SpecError([f"slug: a study called {spec['slug']!r} exists already"])
     corpus = corpus_for_spec(spec["corpus"], owner)
     if corpus is None:
@@ -123,20 +123,12 @@ def study_create(
     context = select_context(
         corpus=corpus, exclude={a.pk for a in articles}, k=k, seed=spec["seed"]
     )
+    warnings += token_budget_warnings(spec)
     warnings += contamination_warnings(articles=articles, spec=spec, models=models)
-    study = Study.objects.create(
-        slug=spec["slug"],
-        title=spec["title"],
-        owner=owner,
-        corpus=corpus,
-        spec=spec,
-        spec_source=spec_text,
-        protocol=spec["protocol"],
-        design=spec["design"],
-        seed=spec["seed"],
-        secret=new_secret(),
-        context_keys=[a.key for a in context],
-    )
+    return spec, warnings, corpus, articles, context
+
+
+def _populate(study: Study, spec: dict[str, Any], articles: list[Article]) -> None:
     for position, cond in enumerate(spec["conditions"]):
         Condition.objects.create(
             study=study,
@@ -152,8 +144,104 @@ def study_create(
     StudyArticle.objects.bulk_create(
         StudyArticle(study=study, article=a, position=i) for i, a in enumerate(articles)
     )
+
+
+@transaction.atomic
+def study_create(
+    *, spec_text: str, owner=None, models: Mapping[str, ModelInfo] | None = None
+) -> tuple[Study, list[str]]:
+    """Create a draft study from a spec file's text. Raises SpecError or StudyError."""
+    if models is None:
+        models = _models_or_none()
+    slug = _slug_of(spec_text)
+    spec, warnings, corpus, articles, context = _prepared(
+        spec_text,
+        models,
+        slug_taken=bool(slug) and Study.objects.filter(slug=slug).exists(),
+        owner=owner,
+    )
+    study = Study.objects.create(
+        slug=spec["slug"],
+        title=spec["title"],
+        owner=owner,
+        corpus=corpus,
+        spec=spec,
+        spec_source=spec_text,
+        protocol=spec["protocol"],
+        design=spec["design"],
+        seed=spec["seed"],
+        secret=new_secret(),
+        context_keys=[a.key for a in context],
+    )
+    _populate(study, spec, articles)
     audit(study=study, action="create", actor=owner, warnings=warnings)
     return study, warnings
+
+
+def _slug_of(spec_text: str) -> str:
+    try:
+        return str(tomllib.loads(spec_text).get("slug", ""))
+    except tomllib.TOMLDecodeError:
+        return ""  # parse_spec_text reports it
+
+
+EDITABLE = (Study.Status.DRAFT, Study.Status.READY, Study.Status.ATTENTION)
+
+
+@transaction.atomic
+def study_edit(
+    *, study: Study, spec_text: str, actor=None, models: Mapping[str, ModelInfo] | None = None
+) -> tuple[Study, list[str]]:
+    """Replace an unlaunched study's spec. Its texts go (they were made for the old spec)
+    and it is a draft again, to be generated anew; the slug and the secret stay."""
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.is_frozen or study.status not in EDITABLE:
+        raise StudyError(
+            f"only a draft, ready or needs-attention study can be edited; {study.slug} is "
+            f"{study.get_status_display()}"
+            + ("; stop or let generation finish first" if study.status == "generating" else "")
+        )
+    if models is None:
+        models = _models_or_none()
+    slug = _slug_of(spec_text)
+    if slug and slug != study.slug:
+        raise SpecError(
+            [f"slug: an edit keeps the slug {study.slug!r}; copy the study to rename it"]
+        )
+    spec, warnings, corpus, articles, context = _prepared(
+        spec_text, models, slug_taken=False, owner=study.owner
+    )
+    study.generation_jobs.all().delete()  # candidates go with them
+    study.texts.all().delete()
+    study.conditions.all().delete()
+    study.study_articles.all().delete()
+    study.title = spec["title"]
+    study.corpus = corpus
+    study.spec = spec
+    study.spec_source = spec_text
+    study.protocol = spec["protocol"]
+    study.design = spec["design"]
+    study.seed = spec["seed"]
+    study.context_keys = [a.key for a in context]
+    study.status = Study.Status.DRAFT
+    study.tell_audit = None
+    study.save()
+    _populate(study, spec, articles)
+    audit(study=study, action="edit", actor=actor, warnings=warnings)
+    return study, warnings
+
+
+@transaction.atomic
+def study_delete(*, study: Study, actor=None) -> str:
+    """Delete a study that never launched (nothing of it was shown to anyone)."""
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.is_frozen or study.judges.exists():
+        raise StudyError("a launched study cannot be deleted; it is part of the record")
+    if study.status == Study.Status.GENERATING:
+        raise StudyError("stop generation before deleting the study")
+    slug = study.slug
+    study.delete()
+    return slug
 
 
 def contamination_warnings(
@@ -183,14 +271,26 @@ def contamination_warnings(
     return out
 
 
-def study_copy(*, study: Study, new_slug: str, owner=None) -> Study:
-    """A frozen study cannot be edited, only copied: the copy is a new draft."""
-    raw = tomllib.loads(study.spec_source)
-    raw["slug"] = new_slug
-    copy, _ = study_create(spec_text=_to_toml(raw), owner=owner or study.owner)
+def study_copy(
+    *, study: Study, new_slug: str = "", owner=None, spec_text: str = ""
+) -> tuple[Study, list[str]]:
+    """A frozen study cannot be edited, only copied: the copy is a new draft, with the same
+    spec under ``new_slug`` or with the edited ``spec_text``."""
+    if not spec_text:
+        raw = tomllib.loads(study.spec_source or spec_to_toml(study.spec))
+        raw["slug"] = new_slug
+        spec_text = _to_toml(raw)
+    copy, warnings = study_create(spec_text=spec_text, owner=owner or study.owner)
     copy.copied_from = study
     copy.save(update_fields=["copied_from"])
-    return copy
+    return copy, warnings
+
+
+def copy_spec_text(study: Study, new_slug: str) -> str:
+    """The study's spec as a starting point for a copy called ``new_slug``."""
+    raw = tomllib.loads(study.spec_source or spec_to_toml(study.spec))
+    raw["slug"] = new_slug
+    return _to_toml(raw)
 
 
 def _to_toml(data: Mapping[str, Any]) -> str:

@@ -59,7 +59,11 @@ def close_thread_connections():
 
 
 def _stored_done(slug: str) -> int:
-    return sum(GenerationJob.objects.filter(study__slug=slug).values_list("done_units", flat=True))
+    """Texts stored, plus those finished in the batch being written (counted as they end)."""
+    return sum(
+        job.done_units + (job.batch_texts_done if job.state == "running" else 0)
+        for job in GenerationJob.objects.filter(study__slug=slug)
+    )
 
 
 def test_researcher_runs_a_study_in_the_browser(

@@ -144,3 +144,97 @@ def test_reconciler_resends_stale_jobs_to_redis(tiny_study, django_capture_on_co
     with django_capture_on_commit_callbacks(execute=True):
         assert jobs_reconcile() == []  # heartbeat refreshed: not re-sent every minute
     client.delete("generation")
+
+
+def test_progress_counts_texts_inside_a_batch_and_heartbeats(tiny_study, monkeypatch):
+    from studies.selectors.dashboard import generation_progress
+    from studies.services import generation
+
+    study = _lean(tiny_study, "live", batch_size=4)
+    seen = []
+    real = generation._BatchProgress.__call__
+
+    def spy(self, tokens, finished):
+        real(self, tokens, finished)
+        job = GenerationJob.objects.get(pk=self.job_id)
+        if job.batch_tokens:
+            seen.append((job.batch_tokens, job.batch_texts_done, generation_progress(study)))
+
+    monkeypatch.setattr(generation._BatchProgress, "__call__", spy)
+    monkeypatch.setattr(generation._BatchProgress, "__init__", _every_step(generation))
+    run_all(study)
+    assert seen, "no progress was written inside a batch"
+    tokens = [t for t, _, _ in seen]
+    assert tokens[0] < max(tokens)  # written step by step, not once per batch
+    _, finished, progress = seen[-1]
+    assert finished == 4  # the whole batch, before it is stored
+    assert progress["tokens_per_second"] and progress["heartbeat_age_s"] is not None
+    assert progress["done"] >= 4 and progress["seconds_left"] is not None
+    for job in GenerationJob.objects.filter(study=study):
+        assert job.batch_tokens == job.batch_texts_done == 0 and job.batch_started_at is None
+
+
+def _lean(tiny_study, slug, batch_size):
+    """One candidate per article and few tokens: the generation path at its cheapest."""
+    conditions = [
+        {"name": "tiny", "model": "tiny", "candidates": 1, "max_new_tokens": 12},
+        {
+            "name": "control",
+            "model": "tiny",
+            "context_articles": 0,
+            "candidates": 1,
+            "temperature": 1.5,
+            "max_new_tokens": 12,
+            "control": True,
+        },
+    ]
+    return tiny_study(
+        slug=slug,
+        generation={"batch_size": batch_size, "min_words_ratio": 0.0},
+        conditions=conditions,
+    )
+
+
+def _every_step(generation):
+    real = generation._BatchProgress.__init__
+
+    def init(self, job_id, every=0.5):
+        real(self, job_id, every=0.0)
+
+    return init
+
+
+def test_cancel_keeps_stored_batches_and_resumes(tiny_study, monkeypatch):
+    from studies.services import generation
+    from studies.services.generation import generation_cancel
+
+    study = _lean(tiny_study, "stop", batch_size=2)
+    monkeypatch.setattr(generation._BatchProgress, "__init__", _every_step(generation))
+    jobs = generation_start(study=study, send=False)
+    real = generation._BatchProgress.__call__
+    calls = {"n": 0}
+
+    def cancel_in_second_batch(self, tokens, finished):
+        calls["n"] += 1
+        job = GenerationJob.objects.get(pk=self.job_id)
+        if job.done_batches == 1 and not job.cancel_requested:
+            generation_cancel(study=study)
+        real(self, tokens, finished)
+
+    monkeypatch.setattr(generation._BatchProgress, "__call__", cancel_in_second_batch)
+    generation_run(job_id=jobs[0].pk)
+    job = GenerationJob.objects.get(pk=jobs[0].pk)
+    assert job.state == "cancelled" and job.done_batches == 1 and not job.cancel_requested
+    assert Candidate.objects.filter(job=job).count() == 2  # the first batch's
+    other = GenerationJob.objects.get(pk=jobs[1].pk)
+    assert other.state == "cancelled"  # queued: stopped at once
+    generation_run(job_id=other.pk)  # a message already in the queue does nothing
+    assert GenerationJob.objects.get(pk=other.pk).done_batches == 0
+    study.refresh_from_db()
+    assert study.status == "draft"
+    monkeypatch.setattr(generation._BatchProgress, "__call__", real)
+    study = run_all(study)
+    job.refresh_from_db()
+    assert job.state == "done" and job.done_batches == job.total_batches
+    assert Candidate.objects.filter(job=job).count() == job.total_units
+    assert study.status == Study.Status.READY

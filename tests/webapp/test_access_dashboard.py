@@ -28,6 +28,7 @@ GET_URLS = [
     ("dashboard:sharing", {}),
     ("dashboard:report", {}),
     ("dashboard:audit", {}),
+    ("dashboard:copy", {}),
     *[
         ("dashboard:export-file", {"filename": f})
         for f in ("responses.csv", "items.csv", "judges.csv", "study.json")
@@ -47,6 +48,10 @@ POST_URLS = [
     ("dashboard:sharing", {"username": "mallory"}),
     ("dashboard:report", {"confirm": "on"}),
     ("dashboard:preview-frame", {}),
+    ("dashboard:edit-spec", {"spec_text": "slug = 'x'"}),
+    ("dashboard:delete", {"confirm": "on"}),
+    ("dashboard:restore", {"article": "x", "reason": "because"}),
+    ("dashboard:generate-cancel", {}),
 ]
 INDEX_URLS = [
     "dashboard:index",
@@ -118,6 +123,8 @@ def test_another_researcher_gets_404_everywhere_and_changes_nothing(client, alic
     for name, data in POST_URLS:
         response = client.post(_url(name, alices_study.slug, data), data)
         assert response.status_code == 404, (name, response.status_code)
+    for name in ("dashboard:edit", "dashboard:edit-spec"):  # a live study's: redirects its owner
+        assert client.get(_url(name, alices_study.slug, {})).status_code == 404, name
     assert _snapshot(alices_study) == before
     index = client.get(reverse("dashboard:index"))
     assert index.status_code == 200

@@ -410,6 +410,28 @@ def spec_from_forms(study_form: StudyForm, conditions: Any) -> dict[str, Any]:
     return spec
 
 
+def form_initial(spec: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The form's initial values for a stored spec, to edit it in the form."""
+    initial: dict[str, Any] = {}
+    for name, (section, key) in SPEC_FIELDS.items():
+        source = spec if section is None else spec.get(section) or {}
+        if key in source and source[key] is not None:
+            initial[name] = source[key]
+    fields = set(ConditionForm.base_fields)
+    conditions = [
+        {k: v for k, v in cond.items() if k in fields and v is not None}
+        for cond in spec.get("conditions", [])
+    ]
+    return initial, conditions
+
+
+class SpecEditForm(forms.Form):
+    spec_text = forms.CharField(
+        label="Spec (TOML)",
+        widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false", "class": "mono"}),
+    )
+
+
 class SpecUploadForm(forms.Form):
     spec_file = forms.FileField(required=False, label="Spec file (.toml)")
     spec_text = forms.CharField(

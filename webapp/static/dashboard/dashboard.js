@@ -71,6 +71,7 @@
     setText(root, "rate", fmt(data.texts_per_minute, " texts/min"));
     setText(root, "tokens", fmt(data.tokens_per_second, " tokens/s"));
     setText(root, "left", data.finished ? "done" : (data.running ? duration(data.seconds_left) : "–"));
+    setText(root, "heartbeat", data.heartbeat_age_s === null || data.heartbeat_age_s === undefined ? "–" : "seen " + data.heartbeat_age_s + " s ago");
     root.setAttribute("data-done", data.done);
     root.setAttribute("data-total", data.total);
     var tbody = root.querySelector("tbody[data-jobs]");
@@ -78,7 +79,7 @@
       tbody.textContent = "";
       data.jobs.forEach(function (j) {
         tbody.appendChild(row([j.condition, badge(j.state), j.done + " / " + (j.total || "?"),
-          j.done_batches + " / " + (j.total_batches || "?"), fmt(j.new_tokens), fmt(j.attempts)], [2, 3, 4, 5]));
+          j.done_batches + " / " + (j.total_batches || "?"), fmt((j.new_tokens || 0) + (j.batch_tokens || 0)), fmt(j.attempts)], [2, 3, 4, 5]));
       });
     }
     var failedBox = root.querySelector("[data-failed]");
@@ -113,6 +114,8 @@
     setText(root, "median", t.median_ms_per_item === null ? "–" : (t.median_ms_per_item / 1000).toFixed(1) + " s");
     setText(root, "attention", t.attention_failed_judges + " judges / " + t.attention_failed_items + " items");
     setText(root, "full", t.full_turned_away);
+    setText(root, "included", t.included);
+    setText(root, "excluded", t.excluded);
     setText(root, "answers", t.answers);
     setText(root, "status", data.status);
     setText(root, "updated", new Date(data.at).toLocaleTimeString());
@@ -123,8 +126,8 @@
       cond.textContent = "";
       data.conditions.forEach(function (c) {
         cond.appendChild(row([c.condition, c.started, c.active, c.completed, c.expired,
-          pct(c.completion_rate), c.attention_failed_judges, c.completed + " / " + c.quota],
-          [1, 2, 3, 4, 5, 6, 7]));
+          pct(c.completion_rate), c.attention_failed_judges, c.included, c.excluded,
+          c.completed + " / " + c.quota], [1, 2, 3, 4, 5, 6, 7, 8, 9]));
       });
     }
     var lists = root.querySelector("tbody[data-lists]");
@@ -140,15 +143,49 @@
         q.appendChild(p);
         lists.appendChild(row([l.list, l.condition, l.started, l.active, l.completed, l.expired,
           pct(l.completion_rate), l.median_ms_per_item === null ? "–" : (l.median_ms_per_item / 1000).toFixed(1) + " s",
-          l.attention_failed_judges, q], [2, 3, 4, 5, 6, 7, 8]));
+          l.attention_failed_judges, l.included, l.excluded, q], [2, 3, 4, 5, 6, 7, 8, 9, 10]));
       });
     }
+  }
+
+  // A server-rendered fragment (escaped by the template) replaces the element's rows.
+  function pollFragment(root) {
+    var url = root.getAttribute("data-poll-url");
+    var every = parseInt(root.getAttribute("data-poll-ms") || "2000", 10);
+    function tick() {
+      fetch(url, { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.text(); })
+        .then(function (html) {
+          root.removeAttribute("data-poll-error");
+          var holder = document.createElement("tbody");
+          holder.innerHTML = html;
+          root.replaceChildren.apply(root, Array.prototype.slice.call(holder.children));
+        })
+        .catch(function (err) { root.setAttribute("data-poll-error", String(err)); })
+        .then(function () { setTimeout(tick, Math.max(every, 2000)); });
+    }
+    setTimeout(tick, Math.max(every, 2000));
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-poll-kind]").forEach(function (root) {
       var kind = root.getAttribute("data-poll-kind");
+      if (kind === "fragment") { pollFragment(root); return; }
       poll(root, kind === "progress" ? renderProgress : renderMonitor);
+    });
+
+    // The preview frame grows to the judge's whole page, so the scale and Submit show.
+    document.querySelectorAll("iframe[data-fit-content]").forEach(function (frame) {
+      function fit() {
+        try {
+          var doc = frame.contentDocument;
+          if (doc && doc.documentElement) {
+            frame.style.height = Math.max(400, doc.documentElement.scrollHeight + 8) + "px";
+          }
+        } catch (e) { /* another origin: keep the fixed height */ }
+      }
+      frame.addEventListener("load", fit);
+      fit();
     });
 
     // Copy buttons: put the named element's text on the clipboard and say so.

@@ -43,6 +43,7 @@ def study_page(
         "study": study,
         "tab": tab,
         "tabs": TABS,
+        "tab_label": next((label for key, label, _ in TABS if key == tab), "Study"),
         "poll_ms": poll_ms(),
         "is_admin": can_administer(request.user, study),
         **(context or {}),

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from studies.access import access_study_by_user, can_administer
 from studies.models import Judge, JudgeItem, Study
-from studies.selectors.dashboard import audit_log
+from studies.selectors.dashboard import STAGE_WORDS, audit_log, judge_table
 from studies.services.dashboard import (
     download_audit,
     peek_opt_in,
@@ -28,6 +28,9 @@ from studies.services.judge_data import judge_data_delete
 from studies.services.studies import StudyError
 from webapp.forms.dashboard import ConfirmForm, ShareForm, WithdrawForm
 from webapp.views.dashboard._shared import attachment, study_page
+
+JUDGE_STATUSES = [s.value for s in Judge.Status]
+INCLUSIONS = ["included", "excluded", "in progress"]
 
 EXPORTS = {
     "responses.csv": ("text/csv; charset=utf-8", "One row per judgment: the analysis input."),
@@ -119,23 +122,33 @@ def judges(request: HttpRequest, slug: str) -> HttpResponse:
                 "deleted and no export or report contains it.",
             )
         return redirect("dashboard:judges", slug=study.slug)
-    rows = (
-        Judge.objects.filter(study=study, test=False)
-        .select_related("study_list")
-        .annotate(answers=Count("items", filter=Q(items__answered_at__isnull=False)))
-        .order_by("-started_at")
-    )
-    return study_page(
-        request,
-        "dashboard/judges.html",
-        study,
-        "judges",
-        {
-            "rows": rows[:500],
-            "total": rows.count(),
-            "form": WithdrawForm(),
-        },
-    )
+    owner = can_administer(request.user, study)
+    filters = {
+        "query": request.GET.get("q", "")[:100],
+        "status": request.GET.get("status", "")
+        if request.GET.get("status") in JUDGE_STATUSES
+        else "",
+        "inclusion": request.GET.get("inclusion", "")
+        if request.GET.get("inclusion") in INCLUSIONS
+        else "",
+        "stage": request.GET.get("stage", "") if request.GET.get("stage") in STAGE_WORDS else "",
+    }
+    rows, total = judge_table(study, platform_ids=owner, **filters)
+    context = {
+        "rows": rows,
+        "total": total,
+        "filters": filters,
+        "statuses": JUDGE_STATUSES,
+        "inclusions": INCLUSIONS,
+        "stages": STAGE_WORDS.items(),
+        "form": WithdrawForm(),
+        "show_platform_ids": owner,
+    }
+    if request.GET.get("fragment") == "rows":
+        response = render(request, "dashboard/_judge_rows.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+    return study_page(request, "dashboard/judges.html", study, "judges", context)
 
 
 @login_required
@@ -203,13 +216,15 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
                 "study is closed, and the look is logged.",
             )
             return redirect("dashboard:report", slug=study.slug)
-        if not closed:
-            study = peek_opt_in(study=study, actor=request.user)
         if not JudgeItem.objects.filter(
             judge__study=study, judge__test=False, answered_at__isnull=False
         ).exists():
-            messages.error(request, "No answers yet: there is nothing to analyse.")
-            return redirect("dashboard:report", slug=study.slug)
+            # Nothing to see, so nothing is logged as a look.
+            return _report_page(
+                request, study, service, problem="No answers yet: there is nothing to analyse."
+            )
+        if not closed:
+            study = peek_opt_in(study=study, actor=request.user)
         want = request.POST.get("download", "")
         try:
             with tempfile.TemporaryDirectory(prefix="newseval-report-") as tmp:
@@ -219,8 +234,9 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
                 html = path.read_text(encoding="utf-8")
                 bundle = _zip_folder(Path(tmp), study.slug) if want == "zip" else b""
         except (StudyError, ValueError) as exc:
-            messages.error(request, f"The report could not be built: {exc}")
-            return redirect("dashboard:report", slug=study.slug)
+            return _report_page(
+                request, study, service, problem=f"The report could not be built: {exc}"
+            )
         if want == "zip":
             return attachment(bundle, f"{study.slug}-report.zip", "application/zip")
         response = HttpResponse(html, content_type="text/html; charset=utf-8")
@@ -232,16 +248,28 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         )
         response["Cache-Control"] = "no-store"
         return response
-    return study_page(
-        request,
-        "dashboard/report.html",
-        study,
-        "report",
-        {
-            "available": service is not None,
-            "builds": [e for e in audit_log(study) if e.action in ("report", "peek")][:10],
-        },
-    )
+    return _report_page(request, study, service)
+
+
+def _report_page(request: HttpRequest, study: Study, service, problem: str = "") -> HttpResponse:
+    """The report tab; with ``problem``, why the build failed and who is in the data."""
+    events = audit_log(study)
+    context = {
+        "available": service is not None,
+        "builds": [e for e in events if e.action in ("report", "peek")][:10],
+        "failures": [e for e in events if e.action == "report_failed"][:10],
+        "problem": problem,
+    }
+    if problem:
+        rows, _ = judge_table(study)
+        counts: dict[str, int] = {}
+        reasons: dict[str, int] = {}
+        for row in rows:
+            counts[row.inclusion] = counts.get(row.inclusion, 0) + 1
+            for reason in filter(None, row.reason.split("; ")):
+                reasons[reason] = reasons.get(reason, 0) + 1
+        context["flow"] = {"counts": counts, "reasons": sorted(reasons.items())}
+    return study_page(request, "dashboard/report.html", study, "report", context)
 
 
 @login_required

@@ -14,24 +14,38 @@ from studies.selectors.dashboard import (
     audit_log,
     corpora_summaries,
     generation_progress,
+    params_words,
     study_summaries,
 )
+from studies.selectors.readiness import study_readiness
 from studies.selectors.recruitment import recruitment_links
 from studies.services.corpora import CorpusImportError
 from studies.services.dashboard import corpus_upload as corpus_upload_service
 from studies.services.dashboard import download_audit
 from studies.services.power import power_run_create
-from studies.services.studies import StudyError, spec_to_toml, study_copy, study_create
+from studies.services.studies import (
+    EDITABLE,
+    StudyError,
+    copy_spec_text,
+    spec_to_toml,
+    study_copy,
+    study_create,
+    study_delete,
+    study_edit,
+)
 from studies.services.tell_audit import tell_audit_current
 from studies.spec import SpecError, parse_spec
 from webapp.forms.dashboard import (
     INITIAL_CONDITIONS,
     ConditionFormSet,
+    ConfirmForm,
     CopyForm,
     CorpusUploadForm,
     PowerForm,
+    SpecEditForm,
     SpecUploadForm,
     StudyForm,
+    form_initial,
     problem_fields,
     spec_from_forms,
 )
@@ -185,7 +199,7 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
         study,
         "overview",
         {
-            "conditions": study.conditions.order_by("position"),
+            "conditions": _conditions_for_display(study),
             "n_articles": articles.count(),
             "dropped": articles.filter(dropped=True),
             "progress": generation_progress(study),
@@ -193,13 +207,147 @@ def study_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "copy_form": CopyForm(),
             "n_lists": study.lists.count(),
             "tell_audit": tell_audit_current(study=study)
-            if study.status == Study.Status.READY or study.is_frozen
+            if study.status in (Study.Status.READY, Study.Status.ATTENTION) or study.is_frozen
+            else None,
+            "editable": not study.is_frozen and study.status in EDITABLE,
+            "deletable": not study.is_frozen and study.status != Study.Status.GENERATING,
+            "readiness": study_readiness(study)
+            if study.status in (Study.Status.READY, Study.Status.ATTENTION)
             else None,
             "recruitment_links": recruitment_links(
                 study=study, origin=f"{request.scheme}://{request.get_host()}"
             ),
         },
     )
+
+
+def _conditions_for_display(study: Study) -> list:
+    conditions = list(study.conditions.order_by("position"))
+    for condition in conditions:
+        condition.params_words = params_words(condition.params)
+    return conditions
+
+
+def _edit_refused(request: HttpRequest, study: Study) -> HttpResponse | None:
+    if study.is_frozen or study.status not in EDITABLE:
+        messages.error(
+            request,
+            f"This study is {study.get_status_display()}: only a draft, ready or "
+            "needs-attention study can be edited. A launched one can be copied.",
+        )
+        return redirect("dashboard:study", slug=study.slug)
+    return None
+
+
+def _saved(request: HttpRequest, study: Study, warnings: list[str]) -> HttpResponse:
+    for warning in warnings:
+        messages.warning(request, warning)
+    messages.success(request, "Spec saved. The study is a draft again: generate its texts anew.")
+    return redirect("dashboard:study", slug=study.slug)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_edit_form(request: HttpRequest, slug: str) -> HttpResponse:
+    """Edit a draft in the same form it was made with; the slug stays."""
+    study = access_study_by_user(request.user, slug, write=True)
+    if (refused := _edit_refused(request, study)) is not None:
+        return refused
+    problems: list[str] = []
+    spec: dict = {}
+    models = _registry_models()
+    initial, conditions_initial = form_initial(study.spec)
+    if request.method == "POST":
+        data = request.POST.copy()
+        data["slug"] = study.slug
+        form = StudyForm(data, user=request.user)
+        conditions = ConditionFormSet(
+            data, prefix="cond", form_kwargs={"models": sorted(models or {})}
+        )
+        forms_ok = form.is_valid() & conditions.is_valid()
+        spec = spec_from_forms(form, conditions)
+        try:
+            parse_spec(spec, models=models)
+        except SpecError as exc:
+            problems = exc.problems
+        if forms_ok and not problems:
+            try:
+                study, warnings = study_edit(
+                    study=study, spec_text=spec_to_toml(spec), actor=request.user
+                )
+            except SpecError as exc:
+                problems = exc.problems
+            except StudyError as exc:
+                problems = [str(exc)]
+            else:
+                return _saved(request, study, warnings)
+    else:
+        form = StudyForm(initial=initial, user=request.user)
+        conditions = ConditionFormSet(
+            prefix="cond",
+            initial=conditions_initial,
+            form_kwargs={"models": sorted(models or {})},
+        )
+    form.fields["slug"].disabled = True
+    return render(
+        request,
+        "dashboard/study_new.html",
+        {
+            "form": form,
+            "conditions": conditions,
+            "problems": problems,
+            "problem_fields": problem_fields(problems, spec),
+            "editing": study,
+        },
+        status=400 if problems or form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_edit_spec(request: HttpRequest, slug: str) -> HttpResponse:
+    """Edit a draft's spec file as text."""
+    study = access_study_by_user(request.user, slug, write=True)
+    if (refused := _edit_refused(request, study)) is not None:
+        return refused
+    problems: list[str] = []
+    if request.method == "POST":
+        form = SpecEditForm(request.POST)
+        if form.is_valid():
+            try:
+                study, warnings = study_edit(
+                    study=study, spec_text=form.cleaned_data["spec_text"], actor=request.user
+                )
+            except SpecError as exc:
+                problems = exc.problems
+            except StudyError as exc:
+                problems = [str(exc)]
+            else:
+                return _saved(request, study, warnings)
+    else:
+        form = SpecEditForm(initial={"spec_text": study.spec_source or spec_to_toml(study.spec)})
+    return render(
+        request,
+        "dashboard/spec_text.html",
+        {"form": form, "problems": problems, "study": study, "mode": "edit"},
+        status=400 if problems or form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def study_delete_view(request: HttpRequest, slug: str) -> HttpResponse:
+    study = access_study_by_user(request.user, slug, owner=True)
+    if not ConfirmForm(request.POST).is_valid():
+        messages.error(request, "Tick the box to confirm: a deleted draft cannot be recovered.")
+        return redirect("dashboard:study", slug=study.slug)
+    try:
+        gone = study_delete(study=study, actor=request.user)
+    except StudyError as exc:
+        messages.error(request, str(exc))
+        return redirect("dashboard:study", slug=study.slug)
+    messages.success(request, f"Study {gone} deleted.")
+    return redirect("dashboard:index")
 
 
 @login_required
@@ -215,24 +363,54 @@ def study_spec(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def study_copy_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """Copy a study into a new draft: the same spec under a new slug, or edited first."""
     study = access_study_by_user(request.user, slug, write=True)
-    form = CopyForm(request.POST)
-    if form.is_valid():
-        try:
-            copy = study_copy(
-                study=study, new_slug=form.cleaned_data["new_slug"], owner=request.user
-            )
-        except (SpecError, StudyError) as exc:
-            for problem in getattr(exc, "problems", [str(exc)]):
-                messages.error(request, problem)
+    problems: list[str] = []
+    if request.method == "POST" and "spec_text" in request.POST:
+        form = SpecEditForm(request.POST)
+        if form.is_valid():
+            try:
+                copy, warnings = study_copy(
+                    study=study, spec_text=form.cleaned_data["spec_text"], owner=request.user
+                )
+            except SpecError as exc:
+                problems = exc.problems
+            except StudyError as exc:
+                problems = [str(exc)]
+            else:
+                for warning in warnings:
+                    messages.warning(request, warning)
+                messages.success(request, f"Copied to a new draft, {copy.slug}.")
+                return redirect("dashboard:study", slug=copy.slug)
+    elif request.method == "POST":
+        copy_form = CopyForm(request.POST)
+        if not copy_form.is_valid():
+            messages.error(request, "Give the copy a slug: lowercase letters, digits and hyphens.")
+            return redirect("dashboard:study", slug=study.slug)
+        new_slug = copy_form.cleaned_data["new_slug"]
+        if request.POST.get("edit"):
+            form = SpecEditForm(initial={"spec_text": copy_spec_text(study, new_slug)})
         else:
+            try:
+                copy, warnings = study_copy(study=study, new_slug=new_slug, owner=request.user)
+            except (SpecError, StudyError) as exc:
+                for problem in getattr(exc, "problems", [str(exc)]):
+                    messages.error(request, problem)
+                return redirect("dashboard:study", slug=study.slug)
+            for warning in warnings:
+                messages.warning(request, warning)
             messages.success(request, f"Copied to a new draft, {copy.slug}.")
             return redirect("dashboard:study", slug=copy.slug)
     else:
-        messages.error(request, "Give the copy a slug: lowercase letters, digits and hyphens.")
-    return redirect("dashboard:study", slug=study.slug)
+        form = SpecEditForm(initial={"spec_text": copy_spec_text(study, f"{study.slug}-copy")})
+    return render(
+        request,
+        "dashboard/spec_text.html",
+        {"form": form, "problems": problems, "study": study, "mode": "copy"},
+        status=400 if problems or form.errors else 200,
+    )
 
 
 @login_required

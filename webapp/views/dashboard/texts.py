@@ -20,10 +20,10 @@ from studies.models import Article, Study
 from studies.selectors.dashboard import generation_progress, preview_samples, review_articles
 from studies.selectors.detection import detection_overview
 from studies.selectors.judging import ItemView, item_view, shown_content
-from studies.services.generation import generation_start
+from studies.services.generation import generation_cancel, generation_start
 from studies.services.studies import StudyError
 from studies.services.tell_audit import tell_audit_current
-from studies.services.texts import article_drop
+from studies.services.texts import article_drop, article_restore
 from studies.wording import attention_checks
 from webapp.forms.dashboard import ExcludeForm
 from webapp.forms.judge import answer_form, answer_options
@@ -49,6 +49,24 @@ def generation_start_view(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, f"Generation queued for {len(jobs)} condition(s).")
         else:
             messages.info(request, "Every job is done or already running.")
+    return redirect("dashboard:study", slug=study.slug)
+
+
+@login_required
+@require_POST
+def generation_cancel_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """Stop generation; what is stored stays, and generating again resumes from there."""
+    study = access_study_by_user(request.user, slug, write=True)
+    try:
+        stopped = generation_cancel(study=study, actor=request.user)
+    except StudyError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Generation cancelled ({stopped} job{'s' if stopped != 1 else ''}). Stored texts "
+            "are kept; generate again to resume, or edit the study first.",
+        )
     return redirect("dashboard:study", slug=study.slug)
 
 
@@ -82,7 +100,13 @@ def review(request: HttpRequest, slug: str) -> HttpResponse:
             "items": review_articles(study, list(page.object_list)),
             "detection": detection_overview(study),
             "can_exclude": not study.is_frozen
-            and study.status in (Study.Status.READY, Study.Status.GENERATING, Study.Status.DRAFT),
+            and study.status
+            in (
+                Study.Status.READY,
+                Study.Status.ATTENTION,
+                Study.Status.GENERATING,
+                Study.Status.DRAFT,
+            ),
             "exclude_form": ExcludeForm(),
             "tell_audit": tell_audit_current(study=study),
         },
@@ -136,6 +160,37 @@ def _next_url(request: HttpRequest, study: Study) -> str:
     if ".." in path.split("/") or "\\" in next_url:
         return fallback
     return next_url
+
+
+@login_required
+@require_POST
+def article_restore_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """Undo an exclusion; the undo needs its own reason and is logged beside it."""
+    study = access_study_by_user(request.user, slug, write=True)
+    form = ExcludeForm(request.POST)
+    next_url = request.POST.get("next", "")
+    if not next_url.startswith(f"/dashboard/{study.slug}/"):
+        next_url = f"/dashboard/{study.slug}/review/"
+    if not form.is_valid():
+        messages.error(request, "Undoing an exclusion needs a reason (at least a few words).")
+        return redirect(next_url)
+    article = Article.objects.filter(
+        corpus=study.corpus,
+        key=form.cleaned_data["article"],
+        pk__in=study.study_articles.values("article"),
+    ).first()
+    if article is None:
+        messages.error(request, "That article is not in this study.")
+        return redirect(next_url)
+    try:
+        article_restore(
+            study=study, article=article, reason=form.cleaned_data["reason"], actor=request.user
+        )
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Article {article.key} is back in every condition.")
+    return redirect(next_url)
 
 
 def _preview_items(study: Study) -> list[ItemView]:
