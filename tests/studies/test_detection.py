@@ -64,7 +64,7 @@ def test_detection_scores_every_shown_text_and_resumes(detected_study):
     job = DetectionJob.objects.get(study=study)  # queued when generation finished
     assert job.state == "queued" and job.detectors == DETECTORS
     with pytest.raises(StudyError, match="detectors must score"):
-        study_launch(study=study)
+        study_launch(study=study, acknowledge_tells=True)  # the tiny model writes digits
     out = io.StringIO()
     call_command("detect", study.slug, stdout=out)
     assert "fast_detectgpt [tiny]: AUC" in out.getvalue()
@@ -95,7 +95,7 @@ def test_detection_scores_every_shown_text_and_resumes(detected_study):
     assert len(exported) == len(first)
     assert {"item", "detector", "score", "provenance"} <= set(exported[0])
 
-    study = study_launch(study=study)
+    study = study_launch(study=study, acknowledge_tells=True)
     assert len(study.frozen["detection"]["scores"]) == len(first)
     public = json.dumps(design_record(study=study))
     assert "fast_detectgpt" in public  # the spec says which detectors run ...
