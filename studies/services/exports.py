@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import json
 import platform as platform_mod
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from importlib import metadata
@@ -372,13 +373,19 @@ def study_record(study: Study) -> dict[str, Any]:
 # A spreadsheet runs a cell that begins with one of these as a formula (OWASP's "CSV
 # injection"): a judge's closing comment "=HYPERLINK(...)" must stay text.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def csv_cell(value: Any) -> Any:
     """The value as a CSV cell; text that a spreadsheet would run gets a leading quote.
 
-    Numbers are left alone (a negative number is data, not a formula)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    Numbers are left alone, also when they come as text (a negative score written as
+    ``"-3.39"`` is data, not a formula, and readers must get it back as a number)."""
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_STARTS)
+        and not PLAIN_NUMBER.fullmatch(value)
+    ):
         return "'" + value
     return value
 

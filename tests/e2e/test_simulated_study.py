@@ -56,7 +56,7 @@ def test_real_texts_simulated_judges_recovered_accuracy(
                     "name": "smollm2",
                     "model": "smollm2-135m",
                     "context_articles": 1,
-                    "candidates": 2,
+                    "candidates": 3,
                     "temperature": 0.8,
                     "top_p": 0.95,
                     "max_new_tokens": 150,
@@ -65,7 +65,7 @@ def test_real_texts_simulated_judges_recovered_accuracy(
                     "name": "control",
                     "model": "smollm2-135m",
                     "context_articles": 0,
-                    "candidates": 2,
+                    "candidates": 4,
                     "temperature": 1.3,
                     "max_new_tokens": 150,
                     "control": True,
@@ -78,7 +78,10 @@ def test_real_texts_simulated_judges_recovered_accuracy(
     study.refresh_from_db()
     assert study.status == Study.Status.READY
     kept = study.study_articles.filter(dropped=False).count()
-    assert kept >= 4, "too many articles failed generation"
+    assert kept >= 4, (
+        "too many articles failed generation: "
+        f"{list(study.study_articles.filter(dropped=True).values_list('drop_reason', flat=True))}"
+    )
     for text in study.texts.filter(is_machine=True):
         assert text.provenance["model"] == "smollm2-135m"
         max_words = text.provenance["max_words"]
@@ -159,10 +162,13 @@ def _check_detection_section(study, results, html, out):
     from sklearn.metrics import roc_auc_score
 
     section = results["detection"]
+    files = export_files(study)
+    for name in ("responses.csv", "detector_scores.csv"):  # kept beside the report to inspect
+        (out / name).write_text(files[name])
+    (out / "report.html").write_text(html)
     assert "Humans and machine detectors on the same items" in html
     for alt in ("ROC: detectors and judges", "items: judges' accuracy vs detector score"):
         assert f"<img alt='{alt.replace(chr(39), '&#x27;')}' src='data:image/png" in html, alt
-    files = export_files(study)
     judged = {
         r["item"]
         for r in csv.DictReader(io.StringIO(files["responses.csv"]))

@@ -585,3 +585,12 @@ def test_researchers_cannot_change_each_others_corpora(alice, bob, client_a, set
     # Sharing a study shares its corpus, so the shared researcher can copy the study.
     client_a.post(reverse("dashboard:sharing", args=["alices"]), {"username": "carol"})
     assert alices.shared_with.filter(username="carol").exists()
+
+
+def test_csv_cells_escape_formulas_but_keep_numbers_written_as_text():
+    from studies.services.exports import csv_cell
+
+    for number in ("-3.391274237051549", "-12", "+0.5", "-1e-05", "-.5"):
+        assert csv_cell(number) == number, "a negative score is data"
+    for formula in ("-1+2", "-A1", "=1", "+cmd|' /C calc'!A0", "@SUM(A1)", "-", "\t1"):
+        assert csv_cell(formula) == "'" + formula
