@@ -142,7 +142,7 @@ def test_real_texts_simulated_judges_recovered_accuracy(
         row = table[name]
         truth = model.true_accuracy()
         # A 95 % interval misses the truth in 1 run of 20 per condition; widened by a quarter
-        # of its width on each side (about a 99 % interval) so the test fails on a wrong
+        # of its width on each side (about 2.9 standard errors) so the test fails on a wrong
         # estimate, not on chance.
         slack = 0.25 * (row["ci_high"] - row["ci_low"])
         assert row["ci_low"] - slack <= truth <= row["ci_high"] + slack, (name, truth, row)
