@@ -277,20 +277,13 @@ def detection_analysis(
     order: list[str] | None = None,
 ) -> DetectionSection:
     """The section, from scored judgments (the analysis's kept frame) and detector scores."""
-    scores = scores.dropna(subset=["score"]).copy()
-    scores["item"] = scores["item"].astype(str)
-    scores["article"] = scores["article"].astype(str)
+    scores, judged, single = _common_items(responses, scores)
     notes: list[str] = []
-    single = len(responses) > 0 and not bool(responses["paired"].any())
     if len(responses) and not single:
         notes.append(
             "Paired protocol: detectors are reported alone; judges are compared per "
             "item only in the single protocol."
         )
-    judged = responses[~responses["paired"]] if len(responses) else responses
-    if single:
-        judged = judged[judged["item"].isin(set(scores["item"]))]
-        scores = scores[scores["item"].isin(set(judged["item"]))]
     conditions = [
         c for c in (order or sorted(scores["condition"].unique())) if c in set(scores["condition"])
     ]
@@ -299,117 +292,20 @@ def detection_analysis(
     rows, curves, item_frames = [], {}, []
     for cond in conditions:
         sc = scores[scores["condition"] == cond]
-        arts = np.array(sorted(sc["article"].unique()))
-        a_index = {a: i for i, a in enumerate(arts)}
         hj = judged[judged["condition"] == cond] if single else judged.iloc[0:0]
-        judges = np.array(sorted(hj["judge"].unique())) if len(hj) else np.array([])
-        j_index = {j: i for i, j in enumerate(judges)}
-        # Bootstrap weights, shared by every detector of the condition (paired differences).
-        art_w = rng.multinomial(len(arts), np.full(len(arts), 1 / len(arts)), size=n_boot)
-        jud_w = (
-            rng.multinomial(len(judges), np.full(len(judges), 1 / len(judges)), size=n_boot)
-            if len(judges)
-            else None
+        boot = _resample(rng, sc["article"], hj, n_boot)
+        c_rows, curves[cond], items = _condition(
+            cond, sc, hj, detectors, boot, alpha=alpha, seed=seed
         )
-        human = _human(hj, a_index, j_index, art_w, jud_w, alpha) if len(hj) else None
-        curves[cond] = {}
-        if human is not None:
-            curves[cond]["judges"] = human["curve"]
-        items = None
-        if single and len(hj):
-            g = hj.assign(nn=~hj["neutral"], c=hj["correct"].fillna(0.0)).groupby("item")
-            items = pd.DataFrame(
-                {
-                    "judgments": g.size(),
-                    "human_accuracy": g["c"].sum() / g["nn"].sum().replace(0, np.nan),
-                    "mean_rating": g["rating"].mean(),
-                }
-            )
-        for det in detectors:
-            d = sc[sc["detector"] == det].sort_values("item")
-            if d.empty or d["is_machine"].nunique() < 2:
-                continue
-            s = d["score"].to_numpy(float)
-            y = d["is_machine"].to_numpy(int)
-            a = d["article"].to_numpy(str)
-            ai = np.array([a_index[x] for x in a])
-            correct, cut = cv_verdicts(s, y, a, seed)
-            w = art_w[:, ai].astype(float)
-            boot_auc = np.array([auc(s, y, w[b]) for b in range(n_boot)])
-            ok = np.isfinite(correct)
-            cw = w[:, ok]
-            boot_acc = (cw * correct[ok]).sum(1) / np.where(cw.sum(1) > 0, cw.sum(1), np.nan)
-            est_auc, est_acc = auc(s, y), float(np.nanmean(correct)) if ok.any() else np.nan
-            row = {
-                "condition": cond,
-                "detector": det,
-                "texts": len(d),
-                "articles": len(set(a)),
-                "auc": est_auc,
-                "auc_lo": _ci(boot_auc, alpha)[0],
-                "auc_hi": _ci(boot_auc, alpha)[1],
-                "accuracy": est_acc,
-                "accuracy_lo": _ci(boot_acc, alpha)[0],
-                "accuracy_hi": _ci(boot_acc, alpha)[1],
-                "threshold": cut,
-            }
-            roc = _roc(s, y)
-            hit = float((s[y == 1] > cut).mean())
-            fa = float((s[y == 0] > cut).mean())
-            curves[cond][det] = {**roc, "auc": est_auc, "point": [fa, hit]}
-            if human is not None:
-                d_auc = human["boot_auc"] - boot_auc
-                d_acc = human["boot_acc"] - boot_acc
-                row.update(
-                    {
-                        "human_auc": human["auc"],
-                        "human_auc_lo": human["auc_ci"][0],
-                        "human_auc_hi": human["auc_ci"][1],
-                        "human_accuracy": human["acc"],
-                        "human_accuracy_lo": human["acc_ci"][0],
-                        "human_accuracy_hi": human["acc_ci"][1],
-                        "diff_auc": human["auc"] - est_auc,
-                        "diff_auc_lo": _ci(d_auc, alpha)[0],
-                        "diff_auc_hi": _ci(d_auc, alpha)[1],
-                        "diff_accuracy": human["acc"] - est_acc,
-                        "diff_accuracy_lo": _ci(d_acc, alpha)[0],
-                        "diff_accuracy_hi": _ci(d_acc, alpha)[1],
-                    }
-                )
-            rows.append(row)
-            if items is not None:
-                per = pd.DataFrame(
-                    {"item": d["item"].to_numpy(), f"score_{det}": s, f"correct_{det}": correct}
-                ).set_index("item")
-                items = items.join(per, how="left")
+        rows += c_rows
         if items is not None:
-            meta = sc.drop_duplicates("item").set_index("item")[["article", "is_machine"]]
-            items = meta.join(items, how="inner").reset_index()
-            items.insert(0, "condition", cond)
             item_frames.append(items)
     table = pd.DataFrame(rows)
     items = pd.concat(item_frames, ignore_index=True) if item_frames else pd.DataFrame()
     reference = ""
     if len(table):
         reference = str(table.groupby("detector")["auc"].mean().idxmax())
-    fool_people: list[str] = []
-    fool_detector: list[str] = []
-    if len(items) and reference and f"correct_{reference}" in items:
-        items["label"] = (
-            items["condition"]
-            + "/"
-            + items["article"]
-            + "/"
-            + np.where(items["is_machine"] == 1, "machine", "human")
-        )
-        human_ok = items["human_accuracy"] >= 0.5
-        det_ok = items[f"correct_{reference}"] == 1
-        fool_people = sorted(
-            items.loc[~human_ok & det_ok & items["human_accuracy"].notna(), "label"].tolist()
-        )
-        fool_detector = sorted(
-            items.loc[human_ok & (items[f"correct_{reference}"] == 0), "label"].tolist()
-        )
+    fool_people, fool_detector = _fooled(items, reference)
     if not single:
         notes.append("No judge-level comparison was possible on these items.")
     return DetectionSection(
@@ -417,16 +313,180 @@ def detection_analysis(
     )
 
 
-def _human(hj: pd.DataFrame, a_index, j_index, art_w, jud_w, alpha: float) -> dict[str, Any]:
+def _common_items(
+    responses: pd.DataFrame, scores: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    """Scores and single-protocol judgments restricted to the items both have, and whether
+    the protocol is single (only then are judges compared item by item)."""
+    scores = scores.dropna(subset=["score"]).copy()
+    scores["item"] = scores["item"].astype(str)
+    scores["article"] = scores["article"].astype(str)
+    single = len(responses) > 0 and not bool(responses["paired"].any())
+    judged = responses[~responses["paired"]] if len(responses) else responses
+    if single:
+        judged = judged[judged["item"].isin(set(scores["item"]))]
+        scores = scores[scores["item"].isin(set(judged["item"]))]
+    return scores, judged, single
+
+
+@dataclass
+class _Resamples:
+    """One condition's bootstrap weights (rows: replicates), shared by its detectors and its
+    judges so that the differences human minus detector are paired."""
+
+    articles: dict[str, int]  # article -> column of ``art_w``
+    art_w: np.ndarray
+    judges: dict[Any, int]  # judge -> column of ``jud_w``
+    jud_w: np.ndarray | None  # None without judges
+
+
+def _resample(rng: np.random.Generator, articles: pd.Series, hj: pd.DataFrame, n_boot: int):
+    arts = np.array(sorted(articles.unique()))
+    judges = np.array(sorted(hj["judge"].unique())) if len(hj) else np.array([])
+    art_w = rng.multinomial(len(arts), np.full(len(arts), 1 / len(arts)), size=n_boot)
+    jud_w = (
+        rng.multinomial(len(judges), np.full(len(judges), 1 / len(judges)), size=n_boot)
+        if len(judges)
+        else None
+    )
+    return _Resamples(
+        {a: i for i, a in enumerate(arts)}, art_w, {j: i for i, j in enumerate(judges)}, jud_w
+    )
+
+
+def _condition(
+    cond: str,
+    sc: pd.DataFrame,
+    hj: pd.DataFrame,
+    detectors: list[str],
+    boot: _Resamples,
+    *,
+    alpha: float,
+    seed: int,
+) -> tuple[list[dict[str, Any]], dict[str, Any], pd.DataFrame | None]:
+    """One condition's table rows, ROC curves and item table (None without judges)."""
+    human = _human(hj, boot, alpha) if len(hj) else None
+    curves: dict[str, Any] = {}
+    if human is not None:
+        curves["judges"] = human["curve"]
+    items = _human_items(hj) if len(hj) else None
+    rows = []
+    for det in detectors:
+        d = sc[sc["detector"] == det].sort_values("item")
+        if d.empty or d["is_machine"].nunique() < 2:
+            continue
+        row, curves[det], per = _detector(d, boot, human, alpha=alpha, seed=seed)
+        rows.append({"condition": cond, "detector": det, **row})
+        if items is not None:
+            items = items.join(per, how="left")
+    if items is not None:
+        meta = sc.drop_duplicates("item").set_index("item")[["article", "is_machine"]]
+        items = meta.join(items, how="inner").reset_index()
+        items.insert(0, "condition", cond)
+    return rows, curves, items
+
+
+def _human_items(hj: pd.DataFrame) -> pd.DataFrame:
+    """Per judged item: judgments, the judges' accuracy (answers other than 3) and mean rating."""
+    g = hj.assign(nn=~hj["neutral"], c=hj["correct"].fillna(0.0)).groupby("item")
+    return pd.DataFrame(
+        {
+            "judgments": g.size(),
+            "human_accuracy": g["c"].sum() / g["nn"].sum().replace(0, np.nan),
+            "mean_rating": g["rating"].mean(),
+        }
+    )
+
+
+def _detector(
+    d: pd.DataFrame, boot: _Resamples, human: dict[str, Any] | None, *, alpha: float, seed: int
+) -> tuple[dict[str, Any], dict[str, Any], pd.DataFrame]:
+    """One detector on one condition: its table row (without the condition and detector), its
+    ROC curve with the operating point, and its per-item score and held-out verdict."""
+    s = d["score"].to_numpy(float)
+    y = d["is_machine"].to_numpy(int)
+    a = d["article"].to_numpy(str)
+    correct, cut = cv_verdicts(s, y, a, seed)
+    w = boot.art_w[:, [boot.articles[x] for x in a]].astype(float)
+    boot_auc = np.array([auc(s, y, w[b]) for b in range(len(w))])
+    ok = np.isfinite(correct)
+    cw = w[:, ok]
+    boot_acc = (cw * correct[ok]).sum(1) / np.where(cw.sum(1) > 0, cw.sum(1), np.nan)
+    est_auc, est_acc = auc(s, y), float(np.nanmean(correct)) if ok.any() else np.nan
+    row = {
+        "texts": len(d),
+        "articles": len(set(a)),
+        "auc": est_auc,
+        "auc_lo": _ci(boot_auc, alpha)[0],
+        "auc_hi": _ci(boot_auc, alpha)[1],
+        "accuracy": est_acc,
+        "accuracy_lo": _ci(boot_acc, alpha)[0],
+        "accuracy_hi": _ci(boot_acc, alpha)[1],
+        "threshold": cut,
+    }
+    if human is not None:
+        d_auc = human["boot_auc"] - boot_auc
+        d_acc = human["boot_acc"] - boot_acc
+        row.update(
+            {
+                "human_auc": human["auc"],
+                "human_auc_lo": human["auc_ci"][0],
+                "human_auc_hi": human["auc_ci"][1],
+                "human_accuracy": human["acc"],
+                "human_accuracy_lo": human["acc_ci"][0],
+                "human_accuracy_hi": human["acc_ci"][1],
+                "diff_auc": human["auc"] - est_auc,
+                "diff_auc_lo": _ci(d_auc, alpha)[0],
+                "diff_auc_hi": _ci(d_auc, alpha)[1],
+                "diff_accuracy": human["acc"] - est_acc,
+                "diff_accuracy_lo": _ci(d_acc, alpha)[0],
+                "diff_accuracy_hi": _ci(d_acc, alpha)[1],
+            }
+        )
+    hit = float((s[y == 1] > cut).mean())
+    fa = float((s[y == 0] > cut).mean())
+    curve = {**_roc(s, y), "auc": est_auc, "point": [fa, hit]}
+    det = str(d["detector"].iloc[0])
+    per = pd.DataFrame(
+        {"item": d["item"].to_numpy(), f"score_{det}": s, f"correct_{det}": correct}
+    ).set_index("item")
+    return row, curve, per
+
+
+def _fooled(items: pd.DataFrame, reference: str) -> tuple[list[str], list[str]]:
+    """Items judges got wrong and the reference detector right (held out), and the reverse.
+
+    Adds the items' ``label`` column (condition/article/machine or human) in place."""
+    if not (len(items) and reference and f"correct_{reference}" in items):
+        return [], []
+    items["label"] = (
+        items["condition"]
+        + "/"
+        + items["article"]
+        + "/"
+        + np.where(items["is_machine"] == 1, "machine", "human")
+    )
+    human_ok = items["human_accuracy"] >= 0.5
+    det_ok = items[f"correct_{reference}"] == 1
+    fool_people = sorted(
+        items.loc[~human_ok & det_ok & items["human_accuracy"].notna(), "label"].tolist()
+    )
+    fool_detector = sorted(
+        items.loc[human_ok & (items[f"correct_{reference}"] == 0), "label"].tolist()
+    )
+    return fool_people, fool_detector
+
+
+def _human(hj: pd.DataFrame, boot: _Resamples, alpha: float) -> dict[str, Any]:
     """Judges' AUC (rating) and accuracy, with two-way bootstrap replicates."""
     rating = hj["rating"].to_numpy(float)
     y = hj["is_machine"].to_numpy(float) == 1
     nn = ~hj["neutral"].to_numpy(bool)
     correct = np.nan_to_num(hj["correct"].to_numpy(float), nan=0.0)
-    ai = np.array([a_index[a] for a in hj["article"].astype(str)])
-    ji = np.array([j_index[j] for j in hj["judge"]])
+    ai = np.array([boot.articles[a] for a in hj["article"].astype(str)])
+    ji = np.array([boot.judges[j] for j in hj["judge"]])
     rated = np.isfinite(rating)
-    w = art_w[:, ai] * jud_w[:, ji]
+    w = boot.art_w[:, ai] * boot.jud_w[:, ji]
     boot_auc = np.array([auc(rating[rated], y[rated], w[b, rated]) for b in range(len(w))])
     denom = (w * nn).sum(1)
     boot_acc = (w * correct * nn).sum(1) / np.where(denom > 0, denom, np.nan)
