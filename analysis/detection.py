@@ -4,8 +4,11 @@ Per condition and detector:
 
 - **AUC** of the detector's score (machine texts positive; Mann-Whitney, ties half) and its
   **accuracy** at a threshold chosen by cross-validation across articles (folds of whole
-  articles; in each, the threshold maximising accuracy on the other folds' texts is applied to
-  the held-out texts), each with a percentile interval from resampling articles;
+  articles; in each, the threshold and the direction maximising accuracy on the other folds'
+  texts are applied to the held-out texts), each with a percentile interval from resampling
+  articles. The AUC is as measured: one well below 0.5 (its interval wholly below) means the
+  detector finds the machine texts *more* human than the real ones; the table marks it
+  ``reversed`` and the findings say so in words;
 - the judges' **AUC** from the five-point rating and their **accuracy** (correct answers over
   answers other than "I don't know") on the same items;
 - the **paired difference** human minus detector for both, with an interval from a two-way
@@ -52,19 +55,46 @@ def auc(scores, labels, weights=None) -> float:
     return float((pos_w * (below + 0.5 * (upto - below))).sum() / (tot_p * tot_n))
 
 
-def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
-    """The cut (score > t means machine) with the highest accuracy; ties: the lowest cut."""
+@dataclass(frozen=True)
+class Rule:
+    """A detector's verdict: machine when the score is above ``cut`` (``direction`` 1, the
+    detectors' convention) or below it (-1, for a detector that is reversed on these texts)."""
+
+    cut: float
+    direction: int = 1
+
+    def says_machine(self, scores: np.ndarray) -> np.ndarray:
+        return scores > self.cut if self.direction > 0 else scores < self.cut
+
+    @property
+    def side(self) -> str:
+        return "above" if self.direction > 0 else "below"
+
+
+def best_threshold(scores: np.ndarray, labels: np.ndarray) -> Rule:
+    """The cut and direction with the highest accuracy on these texts.
+
+    Ties: the detectors' own direction (higher = machine), then the lowest cut. No cut equals
+    a score, so calling texts below a cut machine is exactly the opposite verdict.
+    """
     u = np.unique(scores)
     cuts = np.concatenate([[u[0] - 1.0], (u[:-1] + u[1:]) / 2, [u[-1] + 1.0]])
-    pred = scores[None, :] > cuts[:, None]
-    acc = (pred == labels[None, :].astype(bool)).mean(1)
-    return float(cuts[int(np.argmax(acc))])
+    above = scores[None, :] > cuts[:, None]
+    acc = (above == labels[None, :].astype(bool)).mean(1)
+    if acc.max() >= (1 - acc).max():
+        return Rule(float(cuts[int(np.argmax(acc))]), 1)
+    return Rule(float(cuts[int(np.argmax(1 - acc))]), -1)
 
 
 def cv_verdicts(
     scores: np.ndarray, labels: np.ndarray, articles: np.ndarray, seed: int
-) -> tuple[np.ndarray, float]:
-    """Held-out correctness of every text (folds of whole articles) and the full-data cut."""
+) -> tuple[np.ndarray, Rule]:
+    """Held-out correctness of every text and the rule chosen on all texts.
+
+    Folds hold whole articles; each fold's texts are judged by the cut *and direction* chosen
+    on the other folds only, so a detector that is reversed on these texts is read the
+    right way round without the held-out texts deciding which way that is.
+    """
     names = np.array(sorted(set(articles.tolist())))
     rng = np.random.default_rng(seed)
     fold_of = dict(zip(rng.permutation(names), np.arange(len(names)) % FOLDS, strict=True))
@@ -75,8 +105,8 @@ def cv_verdicts(
         train = ~test
         if test.sum() == 0 or len(set(labels[train].tolist())) < 2:
             continue
-        cut = best_threshold(scores[train], labels[train])
-        correct[test] = (scores[test] > cut) == labels[test].astype(bool)
+        rule = best_threshold(scores[train], labels[train])
+        correct[test] = rule.says_machine(scores[test]) == labels[test].astype(bool)
     return correct, best_threshold(scores, labels)
 
 
@@ -126,6 +156,42 @@ class DetectionSection:
             }
         )
 
+    def findings(self) -> list[str]:
+        """Sentences for the report's first screen: per condition, the reference detector
+        beside the judges, and any detector that reads this condition the wrong way round."""
+        out: list[str] = []
+        if self.table.empty:
+            return out
+        level = f"{100 * (1 - self.alpha):.0f}% CI"
+        for cond, t in self.table.groupby("condition", sort=False):
+            ref = t[t["detector"] == self.reference]
+            if len(ref):
+                r = ref.iloc[0]
+                s = (
+                    f"{cond}: the reference detector, {self.reference}, reached AUC "
+                    f"{_num(r['auc'])} ({level} {_num(r['auc_lo'])} to {_num(r['auc_hi'])}) "
+                    f"and held-out accuracy {_pct(r['accuracy'])}"
+                )
+                if np.isfinite(r.get("human_auc", np.nan)):
+                    s += (
+                        f"; the judges reached AUC {_num(r['human_auc'])} ({level} "
+                        f"{_num(r['human_auc_lo'])} to {_num(r['human_auc_hi'])}) and accuracy "
+                        f"{_pct(r['human_accuracy'])}"
+                    )
+                out.append(s + ".")
+        return out + self.reversed_sentences()
+
+    def reversed_sentences(self) -> list[str]:
+        """Per condition, the detectors whose AUC interval lies wholly below 0.5, in words."""
+        if self.table.empty:
+            return []
+        level = f"{100 * (1 - self.alpha):.0f}% CI"
+        return [
+            _reversed_sentence(str(cond), t[t["reversed"]], level)
+            for cond, t in self.table.groupby("condition", sort=False)
+            if t["reversed"].any()
+        ]
+
     def figures(self) -> dict[str, bytes | None]:
         return {"detection_roc": self._roc_figure(), "detection_items": self._scatter()}
 
@@ -147,7 +213,12 @@ class DetectionSection:
                     color="black" if judges else None,
                     marker="o" if judges else None,
                     ms=3,
-                    label=f"{name} (AUC {c['auc']:.2f})",
+                    label=f"{name} (AUC {c['auc']:.2f}"
+                    + (
+                        "; point: low scores = machine)"
+                        if c.get("machine_side") == "below"
+                        else ")"
+                    ),
                 )
                 if c.get("point"):
                     ax.plot(
@@ -207,9 +278,14 @@ class DetectionSection:
             f"machine-like). AUC and accuracy at a threshold chosen by {FOLDS}-fold "
             f"cross-validation across articles, with {100 * (1 - self.alpha):.0f}% intervals "
             f"from {self.n_boot} article resamples; human minus detector from a bootstrap over "
-            "articles and judges.</p>",
-            _frame_html(self.table),
+            "articles and judges. The threshold and its direction (machine_side: scores "
+            "above or below it count as machine) are chosen on the training folds only. The "
+            "AUC is as measured: 0.5 is chance, and below it a detector finds the machine "
+            "texts more human than the real ones (reversed: the whole interval is below "
+            "0.5).</p>",
         ]
+        parts += [f"<div class='warn'>{esc(s)}</div>" for s in self.reversed_sentences()]
+        parts.append(_frame_html(self.table))
         for name, alt in (
             ("detection_roc", "ROC: detectors and judges"),
             ("detection_items", "items: judges' accuracy vs detector score"),
@@ -233,6 +309,31 @@ class DetectionSection:
         )
         parts += [f"<p class='note'>{esc(n)}</p>" for n in self.notes]
         return "".join(parts)
+
+
+def _num(x: float) -> str:
+    return f"{x:.2f}" if np.isfinite(x) else "not estimable"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%" if np.isfinite(x) else "not estimable"
+
+
+def _reversed_sentence(cond: str, rev: pd.DataFrame, level: str) -> str:
+    """Plain words for detectors whose AUC interval lies wholly below chance."""
+    names = [
+        f"{r.detector} (AUC {_num(r.auc)}, {level} {_num(r.auc_lo)} to {_num(r.auc_hi)})"
+        for r in rev.itertuples()
+    ]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    many = len(names) > 1
+    return (
+        f"{cond}: {listed} {'rank' if many else 'ranks'} the machine texts as MORE human than "
+        "the real ones, the reverse of what a detector's score means (higher = more "
+        "machine-like). The AUC is reported as measured; the held-out accuracy takes the "
+        f"direction from the training articles, so {'they count' if many else 'it counts'} "
+        "low scores as machine where that fits."
+    )
 
 
 def _png(fig) -> bytes:
@@ -406,7 +507,7 @@ def _detector(
     s = d["score"].to_numpy(float)
     y = d["is_machine"].to_numpy(int)
     a = d["article"].to_numpy(str)
-    correct, cut = cv_verdicts(s, y, a, seed)
+    correct, rule = cv_verdicts(s, y, a, seed)
     w = boot.art_w[:, [boot.articles[x] for x in a]].astype(float)
     boot_auc = np.array([auc(s, y, w[b]) for b in range(len(w))])
     ok = np.isfinite(correct)
@@ -422,7 +523,11 @@ def _detector(
         "accuracy": est_acc,
         "accuracy_lo": _ci(boot_acc, alpha)[0],
         "accuracy_hi": _ci(boot_acc, alpha)[1],
-        "threshold": cut,
+        "threshold": rule.cut,
+        "machine_side": rule.side,
+        # Well below chance: the detector finds this condition's machine texts more human
+        # than the real ones. The AUC stays as measured (the convention); the report says so.
+        "reversed": bool(_ci(boot_auc, alpha)[1] < 0.5),
     }
     if human is not None:
         d_auc = human["boot_auc"] - boot_auc
@@ -443,9 +548,9 @@ def _detector(
                 "diff_accuracy_hi": _ci(d_acc, alpha)[1],
             }
         )
-    hit = float((s[y == 1] > cut).mean())
-    fa = float((s[y == 0] > cut).mean())
-    curve = {**_roc(s, y), "auc": est_auc, "point": [fa, hit]}
+    hit = float(rule.says_machine(s[y == 1]).mean())
+    fa = float(rule.says_machine(s[y == 0]).mean())
+    curve = {**_roc(s, y), "auc": est_auc, "point": [fa, hit], "machine_side": rule.side}
     det = str(d["detector"].iloc[0])
     per = pd.DataFrame(
         {"item": d["item"].to_numpy(), f"score_{det}": s, f"correct_{det}": correct}
