@@ -19,11 +19,9 @@ from django.utils import timezone
 from studies.models import Article, Candidate, Condition, GenerationJob, Study, StudyArticle
 from studies.queueing import enqueue
 from studies.randomness import derived_int
+from studies.services.jobs import GENERATION, job_is_stale
 from studies.services.studies import StudyError, audit
 from studies.services.texts import text_store
-
-# The Celery task that runs one job (studies/tasks.py), sent by name: no import of the tasks.
-GENERATION_TASK = "studies.tasks.generation_run"
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +60,7 @@ def generation_start(
         )
         if not created and job.state == GenerationJob.State.DONE:
             continue
-        if not created and job.state == GenerationJob.State.RUNNING and not _is_stale(job):
+        if not created and job.state == GenerationJob.State.RUNNING and not job_is_stale(job):
             if job.cancel_requested:  # changed one's mind before the worker stopped
                 job.cancel_requested = False
                 job.save(update_fields=["cancel_requested"])
@@ -74,7 +72,7 @@ def generation_start(
         job.save(update_fields=["state", "error", "cancel_requested"])
         jobs.append(job)
         if send:
-            enqueue(GENERATION_TASK, job.pk)
+            enqueue(GENERATION.task, job.pk)
     if not jobs:
         running = GenerationJob.objects.filter(
             study=study, state__in=[GenerationJob.State.QUEUED, GenerationJob.State.RUNNING]
@@ -88,19 +86,13 @@ def generation_start(
     return jobs
 
 
-def _is_stale(job: GenerationJob) -> bool:
-    limit = timezone.now() - timezone.timedelta(seconds=settings.NEWSEVAL_JOB_STALE_SECONDS)
-    seen = job.heartbeat_at or job.created_at
-    return seen < limit
-
-
 def _claim(job_id: int) -> GenerationJob | None:
     """Mark the job running, unless it is done or another worker is alive on it."""
     with transaction.atomic():
         job = GenerationJob.objects.select_for_update().filter(pk=job_id).first()
         if job is None or job.state in (GenerationJob.State.DONE, GenerationJob.State.CANCELLED):
             return None
-        if job.state == GenerationJob.State.RUNNING and not _is_stale(job):
+        if job.state == GenerationJob.State.RUNNING and not job_is_stale(job):
             return None
         job.state = GenerationJob.State.RUNNING
         job.attempts += 1
@@ -296,7 +288,7 @@ def generation_cancel(*, study: Study, actor=None) -> int:
         study=study, state__in=[GenerationJob.State.QUEUED, GenerationJob.State.RUNNING]
     ):
         stopped += 1
-        if job.state == GenerationJob.State.RUNNING and not _is_stale(job):
+        if job.state == GenerationJob.State.RUNNING and not job_is_stale(job):
             job.cancel_requested = True  # the worker stops at its next step
             job.save(update_fields=["cancel_requested"])
         else:
@@ -468,20 +460,3 @@ def _finish(job: GenerationJob, inputs: _Inputs) -> None:
         from studies.services.tell_audit import tell_audit_current
 
         tell_audit_current(study=study)
-
-
-def jobs_reconcile() -> list[int]:
-    """Re-send jobs whose message may have been lost or whose worker died."""
-    resent = []
-    with transaction.atomic():
-        for job in GenerationJob.objects.select_for_update(skip_locked=True).filter(
-            state__in=[GenerationJob.State.QUEUED, GenerationJob.State.RUNNING]
-        ):
-            if _is_stale(job):
-                if job.state == GenerationJob.State.QUEUED:
-                    # Re-send once per stale period while the message waits in a queue.
-                    job.heartbeat_at = timezone.now()
-                    job.save(update_fields=["heartbeat_at"])
-                enqueue(GENERATION_TASK, job.pk)
-                resent.append(job.pk)
-    return resent
