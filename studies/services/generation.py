@@ -19,7 +19,7 @@ from django.utils import timezone
 from studies.models import Article, Candidate, Condition, GenerationJob, Study, StudyArticle
 from studies.queueing import enqueue
 from studies.randomness import derived_int
-from studies.services.jobs import GENERATION, job_is_stale
+from studies.services.jobs import GENERATION, job_claim, job_is_stale
 from studies.services.studies import StudyError, audit
 from studies.services.texts import text_store
 
@@ -84,23 +84,6 @@ def generation_start(
     study.save(update_fields=["status"])
     audit(study=study, action="generate", actor=actor, conditions=[j.condition.name for j in jobs])
     return jobs
-
-
-def _claim(job_id: int) -> GenerationJob | None:
-    """Mark the job running, unless it is done or another worker is alive on it."""
-    with transaction.atomic():
-        job = GenerationJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.state in (GenerationJob.State.DONE, GenerationJob.State.CANCELLED):
-            return None
-        if job.state == GenerationJob.State.RUNNING and not job_is_stale(job):
-            return None
-        job.state = GenerationJob.State.RUNNING
-        job.attempts += 1
-        job.started_at = job.started_at or timezone.now()
-        job.heartbeat_at = timezone.now()
-        job.error = ""
-        job.save(update_fields=["state", "attempts", "started_at", "heartbeat_at", "error"])
-        return job
 
 
 @dataclass
@@ -180,7 +163,7 @@ def generation_run(*, job_id: int, progress=None) -> None:
     """
     import generator
 
-    job = _claim(job_id)
+    job = job_claim(GENERATION, job_id)
     if job is None:
         return
     try:
