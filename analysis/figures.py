@@ -42,8 +42,8 @@ def _png(fig) -> FigureBytes:
 
 
 def figure_accuracy(res: Results) -> bytes | None:
-    pt = res["paper_table"]["table"]
-    boot = res["bootstrap"]["table"]
+    pt = res["paper_table"].table
+    boot = res["bootstrap"].table
     acc_b = boot[boot["statistic"] == "accuracy"].set_index("condition")
     sized = (
         pt[np.isfinite(pt["params"].astype(float)) & (pt["condition"] != res.control)]
@@ -54,8 +54,8 @@ def figure_accuracy(res: Results) -> bytes | None:
         return None
     fig = Figure(figsize=(8, 5))
     ax = fig.subplots()
-    _chance_and_control(ax, pt, res.control, res["equivalence"]["margin"])
-    _size_curves(ax, res["fits"]["fits"])
+    _chance_and_control(ax, pt, res.control, res["equivalence"].margin)
+    _size_curves(ax, res["fits"].fits)
     _accuracy_points(ax, sized, acc_b)
     ax.set_xscale("log")
     ax.set_xlabel("parameters (log scale)")
@@ -135,10 +135,10 @@ def _accuracy_points(ax: Axes, sized: pd.DataFrame, acc_b: pd.DataFrame) -> None
 
 
 def figure_roc(res: Results) -> bytes | None:
-    curves = res["roc"]["curves"]
+    curves = res["roc"].curves
     if not curves:
         return None
-    table = res["roc"]["table"].set_index("condition")
+    table = res["roc"].table.set_index("condition")
     fig = Figure(figsize=(5.8, 5.5))
     ax = fig.subplots()
     cmap = matplotlib.colormaps["viridis"]
@@ -172,7 +172,7 @@ def figure_roc(res: Results) -> bytes | None:
 
 
 def figure_difficulty(res: Results) -> bytes | None:
-    t = res["difficulty"]["table"]
+    t = res["difficulty"].table
     if t.empty:
         return None
     if res.protocol == "paired":
@@ -195,7 +195,7 @@ def figure_difficulty(res: Results) -> bytes | None:
     piv = piv[cols]
     flagged = set()
     if res.protocol != "paired":
-        fl = res["difficulty"]["flagged"]
+        fl = res["difficulty"].flagged
         flagged = set(zip(fl["article"], fl["condition"], strict=True))
     fig = Figure(figsize=(1.0 + 0.75 * len(cols), 1.2 + 0.28 * len(piv)))
     ax = fig.subplots()
@@ -225,7 +225,7 @@ def figure_difficulty(res: Results) -> bytes | None:
 
 def figure_time(res: Results) -> bytes | None:
     timing = res["timing"]
-    table = timing["table"]
+    table = timing.table
     if table is None or len(table) == 0:
         return None
     fig = Figure(figsize=(8, 4.5))
@@ -244,18 +244,18 @@ def figure_time(res: Results) -> bytes | None:
             capsize=3,
             label="median of judges' median time, 95% CI",
         )
-        if timing["grid"]:
+        if timing.grid:
             ax.plot(
-                timing["grid"],
-                timing["fit_seconds"],
+                timing.grid,
+                timing.fit_seconds,
                 color="tab:green",
-                label=f"log-log OLS over judges: ×{timing['factor_per_10x']:.2f} per 10× "
-                f"parameters (p={timing['slope_p']:.2g})",
+                label=f"log-log OLS over judges: ×{timing.factor_per_10x:.2f} per 10× "
+                f"parameters (p={timing.slope_p:.2g})",
             )
             ax.fill_between(
-                timing["grid"],
-                timing["band_low"],
-                timing["band_high"],
+                timing.grid,
+                timing.band_low,
+                timing.band_high,
                 color="tab:green",
                 alpha=0.15,
             )
