@@ -337,6 +337,19 @@ def _tables(res: Results) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _write_figures(figures: dict[str, bytes | None], out: Path, written: dict[str, Path]) -> None:
+    """Each figure drawn as ``name.png``, and ``name.svg`` beside it when it has one."""
+    for name, data in figures.items():
+        if data is not None:
+            p = out / f"{name}.png"
+            p.write_bytes(data)
+            written[name] = p
+            if getattr(data, "svg", None):
+                p = out / f"{name}.svg"
+                p.write_text(data.svg, encoding="utf-8")
+                written[f"{name}.svg"] = p
+
+
 def write_report(results: Results, out_dir: str | Path) -> dict[str, Path]:
     """Write report.html, results.json, ``*.csv`` tables and figures (PNG and SVG) into out_dir.
 
@@ -347,15 +360,7 @@ def write_report(results: Results, out_dir: str | Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     figures = _figures(results)
-    for name, data in figures.items():
-        if data is not None:
-            p = out / f"{name}.png"
-            p.write_bytes(data)
-            written[name] = p
-            if getattr(data, "svg", None):
-                p = out / f"{name}.svg"
-                p.write_text(data.svg, encoding="utf-8")
-                written[f"{name}.svg"] = p
+    _write_figures(figures, out, written)
     for name, frame in _tables(results).items():
         if frame is not None and len(frame):
             p = out / f"{name}.csv"
