@@ -144,10 +144,10 @@ def _condition_accuracy(
     shift = sd_group[0] * gh_x[:, None] + sd_group[1] * gh_x[None, :]
     weight = gh_w[:, None] * gh_w[None, :]
     rows = []
-    for k, c in enumerate(conditions):
+    for c in conditions:
         L = np.zeros(len(beta))
         L[0] = 1.0
-        if k > 0:
+        if c in others:
             L[others.index(c) + 1] = 1.0
         lo = float(L @ beta)
         lse = float(np.sqrt(L @ V @ L))
