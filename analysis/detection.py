@@ -179,7 +179,9 @@ class DetectionSection:
                         f"{_pct(r['human_accuracy'])}"
                     )
                 out.append(s + ".")
-        return out + self.reversed_sentences()
+            if t["reversed"].any():  # said right after, so the AUC above is not misread
+                out.append(_reversed_sentence(str(cond), t[t["reversed"]], level))
+        return out
 
     def reversed_sentences(self) -> list[str]:
         """Per condition, the detectors whose AUC interval lies wholly below 0.5, in words."""

@@ -139,6 +139,7 @@ def test_a_reversed_detector_keeps_its_auc_and_is_named_in_plain_words():
     assert any(s.startswith("c: the reference detector, good, reached AUC") for s in found)
     reversed_ = [s for s in found if "MORE human" in s]
     assert len(reversed_) == 1 and reversed_[0].startswith("c: flipped (AUC 0.")
+    assert found.index(reversed_[0]) == 1  # right after the condition's first sentence
     assert "good" not in reversed_[0]
     assert "<div class='warn'>c: flipped (AUC" in sec.html(sec.figures())
     assert sec.curves["c"]["flipped"]["machine_side"] == "below"
