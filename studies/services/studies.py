@@ -425,17 +425,10 @@ def _plan_entries(*, study: Study, slist: StudyList, plan, source: _ListSource):
     for pos, e in enumerate(plan.entries):
         cond = source.by_name[e.condition]
         article = source.by_key[e.article]
+        placed = {"study_list": slist, "position": pos, "article": article, "condition": cond}
         if study.protocol == Protocol.SINGLE:
             text = source.texts[(cond.pk, article.pk, bool(e.is_machine))]
-            entries.append(
-                ListEntry(
-                    study_list=slist,
-                    position=pos,
-                    article=article,
-                    condition=cond,
-                    text=text,
-                )
-            )
+            entries.append(ListEntry(**placed, text=text))
             record_entries.append(
                 {
                     "article": article.key,
@@ -448,15 +441,7 @@ def _plan_entries(*, study: Study, slist: StudyList, plan, source: _ListSource):
             human = source.texts[(cond.pk, article.pk, False)]
             machine = source.texts[(cond.pk, article.pk, True)]
             entries.append(
-                ListEntry(
-                    study_list=slist,
-                    position=pos,
-                    article=article,
-                    condition=cond,
-                    text=human,
-                    machine_text=machine,
-                    human_side=e.human_side or "",
-                )
+                ListEntry(**placed, text=human, machine_text=machine, human_side=e.human_side or "")
             )
             record_entries.append(
                 {
