@@ -22,7 +22,7 @@ from studies.markup import judge_texts
 from studies.models import Judge, Study
 from studies.protocol import STAGE_ORDER
 from studies.selectors import judging as judging_selectors
-from studies.selectors.judging import judge_completion
+from studies.selectors.debrief import judge_completion
 from studies.services import judging
 from studies.services.assignment import TEST_STATUSES
 from webapp.forms.judge import (

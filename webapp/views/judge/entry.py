@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from studies.access import studies_for_user
 from studies.models import Judge, Study
-from studies.selectors.judging import MTURK_HOSTS
+from studies.selectors.debrief import MTURK_HOSTS
 from studies.services import judging
 from studies.services.assignment import EntryRefused, judge_enter
 from studies.services.tokens import bearer_key, token_user
