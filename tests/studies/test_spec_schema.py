@@ -1,14 +1,15 @@
-"""The spec's schema is the one home of its keys: parse_spec agrees with it."""
+"""The spec's schema is the one home of its keys: parse_spec and the docs agree with it."""
 
 import copy
+import dataclasses
 import subprocess
 import sys
 
 import pytest
 
-from studies import spec_schema
+from studies import spec_doc, spec_schema
 from studies.spec import ModelInfo, SpecError, parse_spec
-from studies.spec_schema import CLOSING_QUESTIONS, CONDITIONS, TABLES, TOP
+from studies.spec_schema import BY_NAME, CLOSING_QUESTIONS, CONDITIONS, TABLES, TOP
 
 MODELS = {"m": ModelInfo(params=125_000_000)}
 BASE = {
@@ -111,9 +112,40 @@ def test_every_field_has_help_and_a_form_label():
             assert f.form_label
 
 
-def test_the_schema_does_not_import_django():
+def test_docs_are_in_step_with_the_schema():
+    text = spec_doc.DOC.read_text(encoding="utf-8")
+    assert spec_doc.render(text) == text, "run: python -m studies.spec_doc"
+    for section in spec_schema.SECTIONS:
+        for f in section.fields:
+            assert f"`{f.key}`" in text or f"`{section.name}.{f.key}`" in text, f.key
+
+
+def test_the_docs_check_fails_when_the_schema_changes(tmp_path, capsys):
+    # The check above is only worth having if a schema change makes it fail.
+    text = spec_doc.DOC.read_text(encoding="utf-8")
+    changed = dataclasses.replace(TOP["target_words"], default=250, hi=6000)
+    top = dataclasses.replace(
+        TOP, fields=tuple(changed if f.key == "target_words" else f for f in TOP.fields)
+    )
+    rendered = spec_doc.render(text, {**BY_NAME, "": top})
+    assert rendered != text
+    assert "| `target_words` | integer | `250` | 20 to 6,000 |" in rendered
+    stale = tmp_path / "spec.md"
+    stale.write_text(rendered, encoding="utf-8")
+    assert spec_doc.main([str(stale), "--check"]) == 1
+    assert "out of step" in capsys.readouterr().err
+    assert spec_doc.main([str(stale)]) == 0  # rewritten from the real schema
+    assert stale.read_text(encoding="utf-8") == text
+
+
+def test_a_marker_naming_no_section_is_an_error():
+    with pytest.raises(ValueError, match="no spec section"):
+        spec_doc.render("<!-- spec-schema: nothing -->\n<!-- /spec-schema -->")
+
+
+def test_the_schema_and_its_docs_do_not_import_django():
     code = (
-        "import sys, studies.spec_schema, studies.spec; "
+        "import sys, studies.spec_schema, studies.spec_doc, studies.spec; "
         "assert not any(m.split('.')[0] == 'django' for m in sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
