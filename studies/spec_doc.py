@@ -86,7 +86,9 @@ def _allowed(f: Field) -> str:
 def _meaning(f: Field) -> str:
     text = " ".join(part for part in (f.help, f.more) if part)
     if not f.form:
-        text += " Not in the dashboard's form: set it in the spec file."
+        text += (
+            " Not in the dashboard's form: set it in the spec file (an edit in the form keeps it)."
+        )
     return text.replace("|", "\\|")
 
 

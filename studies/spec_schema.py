@@ -131,7 +131,14 @@ TOP = Section(
             required=True,
             strip=True,
         ),
-        Field("title", "str", help="The study's name, shown to judges.", required=True, strip=True),
+        Field(
+            "title",
+            "str",
+            help="The study's name, shown to judges.",
+            required=True,
+            strip=True,
+            max_chars=200,
+        ),
         Field(
             "corpus",
             "str",
@@ -737,3 +744,30 @@ TABLES: tuple[Section, ...] = (
 )
 SECTIONS: tuple[Section, ...] = (TOP, *TABLES, CLOSING_QUESTIONS, CONDITIONS)
 BY_NAME: Mapping[str, Section] = MappingProxyType({s.name: s for s in SECTIONS})
+
+
+def keep_unformed(formed: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """``formed`` (a spec built from the dashboard's form) with the stored spec's values for
+    the keys the form does not show, so editing a study in the form keeps what its spec
+    file set there (``[detection]``, the paragraph rule, a question's scale points, ...)."""
+    spec = {**formed}
+    for section in SECTIONS:
+        hidden = [f.key for f in section.fields if not f.form]
+        if not hidden:
+            continue
+        if section.many:
+            name = section.identity[0]
+            before = {t.get(name): t for t in stored.get(section.name) or []}
+            tables = []
+            for table in spec.get(section.name) or []:
+                old = before.get(table.get(name), {})
+                tables.append(table | {k: old[k] for k in hidden if k in old})
+            spec[section.name] = tables
+        elif section.name:
+            old = stored.get(section.name) or {}
+            spec[section.name] = {**(spec.get(section.name) or {})} | {
+                k: old[k] for k in hidden if k in old
+            }
+        else:
+            spec |= {k: stored[k] for k in hidden if k in stored}
+    return spec

@@ -149,3 +149,16 @@ def test_the_schema_and_its_docs_do_not_import_django():
         "assert not any(m.split('.')[0] == 'django' for m in sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_title_longer_than_its_column_is_refused_with_a_message():
+    with pytest.raises(SpecError, match="title: at most 200 characters"):
+        parse_spec(
+            {
+                "slug": "long-title",
+                "title": "x" * 201,
+                "corpus": "news",
+                "conditions": [{"name": "m", "model": "m"}],
+            },
+            models={"m": ModelInfo(params=1)},
+        )
