@@ -38,6 +38,7 @@ from studies.services.studies import (
 )
 from studies.services.tell_audit import tell_audit_current
 from studies.spec import SpecError, parse_spec
+from studies.spec_schema import keep_unformed
 from webapp.forms.dashboard import (
     INITIAL_CONDITIONS,
     ConditionFormSet,
@@ -270,7 +271,7 @@ def study_edit_form(request: HttpRequest, slug: str) -> HttpResponse:
             data, prefix="cond", form_kwargs={"models": sorted(models or {})}
         )
         forms_ok = form.is_valid() & conditions.is_valid()
-        spec = spec_from_forms(form, conditions)
+        spec = keep_unformed(spec_from_forms(form, conditions), study.spec)
         try:
             parse_spec(spec, models=models)
         except SpecError as exc:
