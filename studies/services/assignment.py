@@ -71,7 +71,7 @@ def expiry_window(*, judge: Judge, study: Study) -> dt.timedelta:
     return dt.timedelta(minutes=study.spec["expiry_minutes"])
 
 
-def expire_stale_judges(*, study: Study, now: dt.datetime | None = None) -> int:
+def judges_expire_stale(*, study: Study, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - dt.timedelta(minutes=study.spec["expiry_minutes"])
     active = Judge.objects.filter(study=study, status=Judge.Status.ACTIVE, test=False)
@@ -141,7 +141,7 @@ def _judge_enter(
             existing = _known_judge(study, platform, external_id, session_key)
             if existing is not None:
                 return Entry(judge_resume(study=study, judge=existing, now=now), resumed=True)
-        expire_stale_judges(study=study, now=now)
+        judges_expire_stale(study=study, now=now)
         counts = list_counts(study)
         lists = list(StudyList.objects.filter(study=study).order_by("index"))
         open_lists = [sl for sl in lists if counts.get(sl.pk, 0) < sl.quota]

@@ -145,7 +145,7 @@ def _decode(path: Path, raw: bytes) -> str:
         ) from None
 
 
-def parse_corpus_file(path: Path) -> tuple[list[ParsedArticle], list[str]]:
+def corpus_file_parse(path: Path) -> tuple[list[ParsedArticle], list[str]]:
     """Read and validate every record; raise CorpusImportError listing every problem."""
     try:
         raw = path.read_bytes()
@@ -281,7 +281,7 @@ def corpus_import(*, path: Path | str, name: str, owner=None) -> ImportResult:
     path = Path(path)
     if not name or not name.strip():
         raise CorpusImportError(["corpus name is empty"])
-    parsed, warnings = parse_corpus_file(path)
+    parsed, warnings = corpus_file_parse(path)
     with transaction.atomic():
         corpus, _ = Corpus.objects.get_or_create(name=name.strip(), owner=owner)
         existing = dict(

@@ -50,7 +50,7 @@ def _models_or_none() -> Mapping[str, ModelInfo] | None:
     return registry_models()
 
 
-def select_articles(*, corpus: Corpus, spec: dict[str, Any]) -> list[Article]:
+def articles_select(*, corpus: Corpus, spec: dict[str, Any]) -> list[Article]:
     """The study's articles: explicit ids, or a seeded sample of the filtered corpus."""
     art = spec["articles"]
     qs = Article.objects.filter(corpus=corpus)
@@ -84,7 +84,7 @@ def select_articles(*, corpus: Corpus, spec: dict[str, Any]) -> list[Article]:
     return random.Random(f"articles:{spec['seed']}").sample(pool, art["count"])
 
 
-def select_context(*, corpus: Corpus, exclude: set[int], k: int, seed: int) -> list[Article]:
+def context_select(*, corpus: Corpus, exclude: set[int], k: int, seed: int) -> list[Article]:
     """The study's fixed few-shot context: drawn with the seed from outside its articles."""
     if k == 0:
         return []
@@ -119,9 +119,9 @@ def _prepared(
     for slug in spec["exclude_judges_from"]:
         if not visible.filter(slug=slug).exists():
             raise SpecError([f"exclude_judges_from: you have no study called {slug!r}"])
-    articles = select_articles(corpus=corpus, spec=spec)
+    articles = articles_select(corpus=corpus, spec=spec)
     k = max((c["context_articles"] for c in spec["conditions"]), default=0)
-    context = select_context(
+    context = context_select(
         corpus=corpus, exclude={a.pk for a in articles}, k=k, seed=spec["seed"]
     )
     warnings += token_budget_warnings(spec)
@@ -287,7 +287,7 @@ def study_copy(
     return copy, warnings
 
 
-def copy_spec_text(study: Study, new_slug: str) -> str:
+def spec_text_copy(study: Study, new_slug: str) -> str:
     """The study's spec as a starting point for a copy called ``new_slug``."""
     raw = tomllib.loads(study.spec_source or spec_to_toml(study.spec))
     raw["slug"] = new_slug

@@ -29,7 +29,7 @@ from studies.services.power import power_run_create
 from studies.services.studies import (
     EDITABLE,
     StudyError,
-    copy_spec_text,
+    spec_text_copy,
     spec_to_toml,
     study_copy,
     study_create,
@@ -397,7 +397,7 @@ def study_copy_view(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect("dashboard:study", slug=study.slug)
         new_slug = copy_form.cleaned_data["new_slug"]
         if request.POST.get("edit"):
-            form = SpecEditForm(initial={"spec_text": copy_spec_text(study, new_slug)})
+            form = SpecEditForm(initial={"spec_text": spec_text_copy(study, new_slug)})
         else:
             try:
                 copy, warnings = study_copy(study=study, new_slug=new_slug, owner=request.user)
@@ -410,7 +410,7 @@ def study_copy_view(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, f"Copied to a new draft, {copy.slug}.")
             return redirect("dashboard:study", slug=copy.slug)
     else:
-        form = SpecEditForm(initial={"spec_text": copy_spec_text(study, f"{study.slug}-copy")})
+        form = SpecEditForm(initial={"spec_text": spec_text_copy(study, f"{study.slug}-copy")})
     return render(
         request,
         "dashboard/spec_text.html",
