@@ -1,5 +1,7 @@
 import os
 
+import pytest
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # The tell audit's interval refits its model on every bootstrap replicate (about 40 s of CPU
@@ -17,3 +19,35 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.NEWSEVAL_TELL_AUDIT_REPLICATES = int(os.environ["NEWSEVAL_TELL_AUDIT_REPLICATES"])
+    _share_cores_among_workers(config)
+
+
+def _share_cores_among_workers(config) -> None:
+    """Under pytest-xdist (``bin/test`` runs ``-n auto``) each worker gets its share of the
+    cores for torch, so that two workers decoding at once do not fight over them."""
+    workers = getattr(config, "workerinput", {}).get("workercount")
+    if workers and "NEWSEVAL_TEST_THREADS" not in os.environ:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests that use the SmolLM2 backend form one xdist group (``--dist loadgroup`` runs
+    them on one worker, which loads the model once). On an xdist worker, the slow tests run
+    first, the real models' and the inference server's before the others: a long test left
+    for the end would keep one worker busy while the other idles."""
+    for item in items:
+        if "smollm2" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("smollm2"))
+    if hasattr(config, "workerinput"):  # every worker sorts alike: the order is the item's
+        items.sort(key=_start_order)
+
+
+def _start_order(item) -> int:
+    if "smollm2" in item.fixturenames:
+        return 0
+    path = item.nodeid.split("::")[0]
+    if path.startswith("tests/e2e/") or path == "tests/generator/test_real_models.py":
+        return 1
+    return 2 if item.get_closest_marker("slow") else 3
