@@ -32,6 +32,7 @@ def _share_cores_among_workers(config) -> None:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
 def pytest_collection_modifyitems(config, items):
     """The tests that use the SmolLM2 backend form one xdist group (``--dist loadgroup`` runs
     them on one worker, which loads the model once). On an xdist worker, the slow tests run
