@@ -4,12 +4,54 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# The tell audit's interval refits its model on every bootstrap replicate: too slow to run
-# at every launch of the suite, so off by default here (no interval, no gate); the tests of
-# the audit and the end-to-end study set their own.
+# The tell audit's interval refits its model on every bootstrap replicate (about 40 s of CPU
+# per launch of a two-condition study): too slow to run at every launch of the suite, so off
+# by default here (no interval, no gate); the tests of the audit and the end-to-end study set
+# their own. The environment variable reaches the worker processes tests start.
 os.environ.setdefault("NEWSEVAL_TELL_AUDIT_REPLICATES", "0")
 
-pytest_plugins = ["tests.factories", "tests.model_fixtures"]
+pytest_plugins = ["tests.factories", "tests.model_fixtures", "tests.faults.helpers"]
+
+
+def pytest_configure(config):
+    # pytest-django imported the settings before this file ran, so they still hold the
+    # production default: give them the value above.
+    from django.conf import settings
+
+    settings.NEWSEVAL_TELL_AUDIT_REPLICATES = int(os.environ["NEWSEVAL_TELL_AUDIT_REPLICATES"])
+    _share_cores_among_workers(config)
+
+
+def _share_cores_among_workers(config) -> None:
+    """Under pytest-xdist (``bin/test`` runs ``-n auto``) each worker gets its share of the
+    cores for torch, so that two workers decoding at once do not fight over them."""
+    workers = getattr(config, "workerinput", {}).get("workercount")
+    if workers and "NEWSEVAL_TEST_THREADS" not in os.environ:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
+def pytest_collection_modifyitems(config, items):
+    """The tests that use the SmolLM2 backend form one xdist group (``--dist loadgroup`` runs
+    them on one worker, which loads the model once). On an xdist worker, the slow tests run
+    first, the real models' and the inference server's before the others: a long test left
+    for the end would keep one worker busy while the other idles."""
+    for item in items:
+        if "smollm2" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("smollm2"))
+    if hasattr(config, "workerinput"):  # every worker sorts alike: the order is the item's
+        items.sort(key=_start_order)
+
+
+def _start_order(item) -> int:
+    if "smollm2" in item.fixturenames:
+        return 0
+    path = item.nodeid.split("::")[0]
+    if path.startswith("tests/e2e/") or path == "tests/generator/test_real_models.py":
+        return 1
+    return 2 if item.get_closest_marker("slow") else 3
 
 
 @pytest.fixture(autouse=True)

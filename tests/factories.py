@@ -82,6 +82,33 @@ def spec_text(**overrides) -> str:
     return spec_to_toml(spec)
 
 
+def tiny_condition(name: str = "tiny", **overrides) -> dict:
+    """A spec condition on the tiny random-weight model (``tiny_registry``'s "tiny")."""
+    condition = {
+        "name": name,
+        "model": "tiny",
+        "context_articles": 1,
+        "candidates": 2,
+        "temperature": 0.8,
+        "max_new_tokens": 24,
+    }
+    condition.update(overrides)
+    return condition
+
+
+def generation_spec(*, articles: int, batch_size: int, **overrides) -> str:
+    """A spec for generation tests: short targets, no candidate rejected for its length, and
+    tiny-model conditions unless ``conditions`` is given."""
+    options = dict(
+        target_words=20,
+        articles={"count": articles},
+        generation={"batch_size": batch_size, "min_words_ratio": 0.0},
+        conditions=[tiny_condition(control=True)],
+    )
+    options.update(overrides)
+    return spec_text(**options)
+
+
 def stand_in_machine_text(human: str) -> str:
     sentences = [s for s in human.replace("\n\n", " ").split(". ") if s]
     return ". ".join(reversed(sentences))

@@ -17,8 +17,8 @@ from django.db import connection
 from generator.engines import SERVED_NAME, VLLMServer, engine_version, registry_entry
 from studies.models import Candidate, GenerationJob, Study, Text
 from studies.services.generation import generation_start
-from tests.factories import spec_text
-from tests.faults.helpers import RedisServer, Worker, wait_for
+from tests.factories import generation_spec
+from tests.faults.helpers import Worker, first_batch_stored, wait_for_job
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -32,14 +32,6 @@ def engine(tmp_path_factory):
     setup_engine(quiet=True)
     server = VLLMServer(scratch=tmp_path_factory.mktemp("vllm"))
     server.start(timeout=600)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    server.start()
     yield server
     server.stop()
 
@@ -63,11 +55,10 @@ def test_study_through_a_real_server_killed_and_restarted_mid_job(
     from studies.services.studies import study_create
 
     study = study_create(
-        spec_text=spec_text(
+        spec_text=generation_spec(
             slug="engine",
-            target_words=20,
-            articles={"count": ARTICLES},
-            generation={"batch_size": CANDIDATES, "min_words_ratio": 0.0},
+            articles=ARTICLES,
+            batch_size=CANDIDATES,
             conditions=[
                 {
                     "name": "served",
@@ -81,43 +72,25 @@ def test_study_through_a_real_server_killed_and_restarted_mid_job(
             ],
         )
     )[0]
-    worker = Worker(
+    with Worker(
         redis_server.url,
         tmp_path / "worker.log",
         NEWSEVAL_MODEL_REGISTRY=str(engine_registry),
         # Never stale here: the job resumes because it is started again after failing, and
         # a reconciler re-sending a job queued before the worker booted would add an attempt.
         NEWSEVAL_JOB_STALE_SECONDS="3600",
-    )
-    worker.start()
-    try:
-        generation_start(study=study)
-        job = GenerationJob.objects.get(study=study)
-        wait_for(
-            lambda: GenerationJob.objects.get(pk=job.pk).done_batches >= 1,
-            timeout=600,
-            what="the first batch from the server",
-        )
+    ):
+        job = first_batch_stored(study, timeout=600, what="the first batch from the server")
         engine.kill()
         job.refresh_from_db()
         assert 1 <= job.done_batches < job.total_batches, "the server should die mid-job"
         stored_before = Candidate.objects.filter(job=job).count()
         # The worker retries with backoff (about 15 s), then marks the job failed.
-        wait_for(
-            lambda: GenerationJob.objects.get(pk=job.pk).state == "failed",
-            timeout=120,
-            what="the job to fail while the server is down",
-        )
+        wait_for_job(job, "failed", timeout=120, what="the job to fail while the server is down")
         assert "no answer after" in GenerationJob.objects.get(pk=job.pk).error
         engine.start(timeout=600)
         generation_start(study=study)  # resumes the failed job: only the missing batches
-        wait_for(
-            lambda: GenerationJob.objects.get(pk=job.pk).state == "done",
-            timeout=600,
-            what="the resumed job",
-        )
-    finally:
-        worker.stop()
+        wait_for_job(job, "done", timeout=600, what="the resumed job")
 
     job.refresh_from_db()
     assert job.attempts == 2 and job.total_units == ARTICLES * CANDIDATES

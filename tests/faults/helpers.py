@@ -1,4 +1,6 @@
-"""Processes the fault tests start and stop: a private redis-server and Celery workers."""
+"""Processes the fault and engine tests start and stop: a private redis-server (the
+``redis_server`` fixture, loaded by the root conftest) and Celery workers, and waits on the
+generation jobs those workers run."""
 
 from __future__ import annotations
 
@@ -12,7 +14,11 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+import pytest
 from django.db import connection
+
+from studies.models import GenerationJob
+from studies.services.generation import generation_start
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,6 +69,15 @@ class RedisServer:
         wait_for(lambda: not _port_open(self.port), what="redis to stop")
 
 
+@pytest.fixture
+def redis_server(tmp_path):
+    """A private Redis for the test, stopped after it."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
 def _port_open(port: int) -> bool:
     with closing(socket.socket()) as s:
         s.settimeout(0.2)
@@ -86,7 +101,28 @@ def test_database_url() -> str:
     return f"postgres://{user}@{host}:{port}/{s['NAME']}"
 
 
+def wait_for_job(job: GenerationJob, state: str, *, timeout: float, what: str) -> None:
+    """Wait until a worker has brought ``job`` to ``state``."""
+    wait_for(
+        lambda: GenerationJob.objects.get(pk=job.pk).state == state, timeout=timeout, what=what
+    )
+
+
+def first_batch_stored(study, *, timeout: float, what: str) -> GenerationJob:
+    """Send ``study``'s generation to the broker and wait until a worker stored one batch."""
+    generation_start(study=study)
+    job = GenerationJob.objects.get(study=study)
+    wait_for(
+        lambda: GenerationJob.objects.get(pk=job.pk).done_batches >= 1, timeout=timeout, what=what
+    )
+    return job
+
+
 class Worker:
+    """A Celery worker process on the generation and default queues, on the test database.
+
+    As a context manager it is started on entry and stopped on exit."""
+
     def __init__(self, broker_url: str, log: Path, **env: str):
         self.broker_url = broker_url
         self.log = log
@@ -123,6 +159,13 @@ class Worker:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def __enter__(self) -> Worker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:

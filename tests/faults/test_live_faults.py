@@ -12,7 +12,6 @@ from studies.models import JudgeItem
 from studies.services.tokens import token_create
 from studies.simulation import Simulator
 from studies.simulation_model import JudgeModel
-from tests.faults.helpers import RedisServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -22,6 +21,18 @@ def researcher_token(study):
     study.owner = user
     study.save(update_fields=["owner"])
     return token_create(user=user)
+
+
+def simulated_judges(study, live_server, *, read_ms: int, seed: int) -> Simulator:
+    """Judges of one model answering ``study`` on the live server."""
+    return Simulator(
+        base_url=live_server.url,
+        slug=study.slug,
+        token=researcher_token(study),
+        models={},
+        default=JudgeModel(read_ms=read_ms),
+        seed=seed,
+    )
 
 
 def check_answers(study, report):
@@ -53,20 +64,11 @@ def run_in_thread(simulator, judges, concurrency):
 
 
 def test_judging_goes_on_while_redis_is_down(
-    make_live_study, live_server, settings, admin_client, tmp_path
+    make_live_study, live_server, settings, admin_client, redis_server
 ):
-    redis_server = RedisServer(tmp_path)
-    redis_server.start()
     settings.CELERY_BROKER_URL = redis_server.url
     study = make_live_study(judges_per_list=50)
-    simulator = Simulator(
-        base_url=live_server.url,
-        slug=study.slug,
-        token=researcher_token(study),
-        models={},
-        default=JudgeModel(read_ms=20),
-        seed=5,
-    )
+    simulator = simulated_judges(study, live_server, read_ms=20, seed=5)
     thread, box = run_in_thread(simulator, judges=12, concurrency=3)
     time.sleep(1.0)
     redis_server.stop()
@@ -90,14 +92,7 @@ def test_answers_survive_terminated_database_connections(make_live_study, live_s
     # a terminated connection counts again; the limit has its own tests, so lift it here.
     settings.NEWSEVAL_ENTRY_RATE = "1000/m"
     study = make_live_study(judges_per_list=50)
-    simulator = Simulator(
-        base_url=live_server.url,
-        slug=study.slug,
-        token=researcher_token(study),
-        models={},
-        default=JudgeModel(read_ms=30),
-        seed=6,
-    )
+    simulator = simulated_judges(study, live_server, read_ms=30, seed=6)
     thread, box = run_in_thread(simulator, judges=12, concurrency=4)
     name = connection.settings_dict["NAME"]
     killed = 0

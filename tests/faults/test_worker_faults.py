@@ -1,23 +1,17 @@
 """A real Celery worker on a private Redis: generation through the queue, a worker killed
 in the middle of a batch, and Redis stopped and restarted."""
 
+import time
+
 import pytest
 from django.db import connection
 
 from studies.models import Candidate, GenerationJob, Study, Text
 from studies.services.generation import generation_start
-from tests.factories import spec_text
-from tests.faults.helpers import RedisServer, Worker, wait_for
+from tests.factories import generation_spec, tiny_condition
+from tests.faults.helpers import Worker, first_batch_stored, wait_for, wait_for_job
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -28,22 +22,11 @@ def study(corpus, tiny_registry, monkeypatch, settings, redis_server):
     settings.CELERY_BROKER_URL = redis_server.url
     from studies.services.studies import study_create
 
-    text = spec_text(
+    text = generation_spec(
         slug="faults",
-        target_words=20,
-        articles={"count": 6},
-        generation={"batch_size": 2, "min_words_ratio": 0.0},
-        conditions=[
-            {
-                "name": "tiny",
-                "model": "tiny",
-                "context_articles": 1,
-                "candidates": 2,
-                "temperature": 0.8,
-                "max_new_tokens": 96,
-                "control": True,
-            }
-        ],
+        articles=6,
+        batch_size=2,
+        conditions=[tiny_condition(max_new_tokens=96, control=True)],
     )
     return study_create(spec_text=text)[0]
 
@@ -64,13 +47,7 @@ def test_worker_killed_mid_batch_completes_after_restart_without_duplicates(
     first = worker_for(redis_server, tiny_registry, tmp_path, "first")
     first.start()
     try:
-        generation_start(study=study)
-        job = GenerationJob.objects.get(study=study)
-        wait_for(
-            lambda: GenerationJob.objects.get(pk=job.pk).done_batches >= 1,
-            timeout=120,
-            what="the first batch",
-        )
+        job = first_batch_stored(study, timeout=120, what="the first batch")
         first.kill()
     finally:
         first.kill()
@@ -79,19 +56,9 @@ def test_worker_killed_mid_batch_completes_after_restart_without_duplicates(
         "the worker should die in the middle of the job"
     )
     stored_before = Candidate.objects.filter(job=job).count()
-    second = worker_for(redis_server, tiny_registry, tmp_path, "second")
-    import time
-
     time.sleep(2.5)  # let the dead worker's heartbeat go stale; the new worker reconciles
-    second.start()
-    try:
-        wait_for(
-            lambda: GenerationJob.objects.get(pk=job.pk).state == "done",
-            timeout=180,
-            what="the resumed job",
-        )
-    finally:
-        second.stop()
+    with worker_for(redis_server, tiny_registry, tmp_path, "second"):
+        wait_for_job(job, "done", timeout=180, what="the resumed job")
     job.refresh_from_db()
     assert job.attempts == 2
     assert Candidate.objects.filter(job=job).count() == job.total_units > stored_before
@@ -109,16 +76,9 @@ def test_redis_down_then_back_generation_resumes(study, redis_server, tiny_regis
     assert job.state == "queued"
     redis_server.start()
     GenerationJob.objects.filter(pk=job.pk).update(created_at="2000-01-01T00:00:00Z")
-    worker = worker_for(redis_server, tiny_registry, tmp_path, "w")
-    worker.start()  # reconciles on start: re-sends the queued job
-    try:
-        wait_for(
-            lambda: GenerationJob.objects.get(pk=job.pk).state == "done",
-            timeout=180,
-            what="the job after Redis came back",
-        )
-    finally:
-        worker.stop()
+    # The worker reconciles on start: it re-sends the queued job.
+    with worker_for(redis_server, tiny_registry, tmp_path, "w"):
+        wait_for_job(job, "done", timeout=180, what="the job after Redis came back")
     job.refresh_from_db()
     assert Candidate.objects.filter(job=job).count() == job.total_units == 12
 
@@ -163,8 +123,6 @@ def test_power_run_whose_worker_is_killed_is_resent_and_finishes(
         first.kill()
     run.refresh_from_db()
     assert run.state == "running" and run.attempts == 1, "the worker should die mid-run"
-    import time
-
     time.sleep(2.5)  # the dead worker's heartbeat goes stale; the new worker reconciles
     second = worker_for(redis_server, tiny_registry, tmp_path, "second")
     second.start()

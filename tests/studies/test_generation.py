@@ -7,7 +7,7 @@ from django.conf import settings
 from studies.models import Candidate, GenerationJob, Study, Text
 from studies.services.generation import generation_run, generation_start
 from studies.services.jobs import jobs_reconcile
-from tests.factories import spec_text
+from tests.factories import generation_spec, tiny_condition
 
 
 @pytest.fixture
@@ -18,31 +18,15 @@ def tiny_study(corpus, tiny_registry, monkeypatch):
     def make(slug="gen", **overrides):
         options = dict(
             slug=slug,
-            target_words=20,
-            articles={"count": 4},
-            generation={"batch_size": 3, "min_words_ratio": 0.0},
+            articles=4,
+            batch_size=3,
             conditions=[
-                {
-                    "name": "tiny",
-                    "model": "tiny",
-                    "context_articles": 1,
-                    "candidates": 2,
-                    "temperature": 0.8,
-                    "max_new_tokens": 24,
-                },
-                {
-                    "name": "control",
-                    "model": "tiny",
-                    "context_articles": 0,
-                    "candidates": 2,
-                    "temperature": 1.5,
-                    "max_new_tokens": 24,
-                    "control": True,
-                },
+                tiny_condition(),
+                tiny_condition("control", context_articles=0, temperature=1.5, control=True),
             ],
         )
         options.update(overrides)
-        study, _ = study_create(spec_text=spec_text(**options))
+        study, _ = study_create(spec_text=generation_spec(**options))
         return study
 
     return make
@@ -179,21 +163,16 @@ def _lean(tiny_study, slug, batch_size):
     """One candidate per article and few tokens: the generation path at its cheapest."""
     conditions = [
         {"name": "tiny", "model": "tiny", "candidates": 1, "max_new_tokens": 12},
-        {
-            "name": "control",
-            "model": "tiny",
-            "context_articles": 0,
-            "candidates": 1,
-            "temperature": 1.5,
-            "max_new_tokens": 12,
-            "control": True,
-        },
+        tiny_condition(
+            "control",
+            context_articles=0,
+            candidates=1,
+            temperature=1.5,
+            max_new_tokens=12,
+            control=True,
+        ),
     ]
-    return tiny_study(
-        slug=slug,
-        generation={"batch_size": batch_size, "min_words_ratio": 0.0},
-        conditions=conditions,
-    )
+    return tiny_study(slug=slug, batch_size=batch_size, conditions=conditions)
 
 
 def _every_step(generation):
