@@ -97,42 +97,77 @@ def two_way_bootstrap(
     judge_draws = [
         rng.multinomial(nj, np.full(nj, 1 / nj), size=n_boot).astype(float) for _, nj in prepared
     ]
-    reps = {s: np.full((n_boot, len(conditions)), np.nan) for s in STATS}
-    point = {s: np.full(len(conditions), np.nan) for s in STATS}
+    point, reps = _resample(prepared, art_draws, judge_draws, block)
+    result = BootstrapResult(
+        table=_interval_table(reps, point, conditions, alpha),
+        replicates=reps,
+        conditions=conditions,
+        control=control,
+        n_boot=n_boot,
+        seed=seed,
+        alpha=alpha,
+    )
+    if control is not None and control in conditions:
+        result.diff_vs_control = _differences(reps, point, conditions, control, alpha)
+    return result
 
-    def compute(
-        mats: dict[str, np.ndarray], ka: np.ndarray, kj: np.ndarray
-    ) -> dict[str, np.ndarray]:
-        # ka: (b, A) article weights; kj: (b, J) judge weights.
-        acc_num = mats["correct"] @ ka.T  # (J, b): each judge's correct answers, reweighted
-        acc_den = mats["answered"] @ ka.T
-        has = acc_den > 0
-        per_judge = np.divide(acc_num, acc_den, out=np.zeros_like(acc_num), where=has)
-        w = kj.T * has
-        res = {}
-        with np.errstate(invalid="ignore", divide="ignore"):
-            res["accuracy"] = (w * per_judge).sum(0) / w.sum(0)
-            res["pooled_accuracy"] = (kj.T * acc_num).sum(0) / (kj.T * acc_den).sum(0)
-            n_all = (kj.T * (mats["n"] @ ka.T)).sum(0)
-            res["idk_rate"] = 1 - (kj.T * acc_den).sum(0) / n_all
-        if "m1" in mats:
-            pos = np.stack([(kj.T * (mats[f"m{lv}"] @ ka.T)).sum(0) for lv in range(1, 6)], -1)
-            neg = np.stack([(kj.T * (mats[f"h{lv}"] @ ka.T)).sum(0) for lv in range(1, 6)], -1)
-            res["auc"] = auc_from_counts(pos, neg)
-        else:
-            res["auc"] = np.full(ka.shape[0], np.nan)
-        return res
 
+def _resample(
+    prepared: list[tuple[dict[str, np.ndarray], int]],
+    art_draws: np.ndarray,
+    judge_draws: list[np.ndarray],
+    block: int,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Point estimates (every weight 1) and replicates, per statistic, ``block`` draws at a time."""
+    n_boot, n_art = art_draws.shape
+    point = {s: np.full(len(prepared), np.nan) for s in STATS}
+    reps = {s: np.full((n_boot, len(prepared)), np.nan) for s in STATS}
     for k, (mats, nj) in enumerate(prepared):
-        est = compute(mats, np.ones((1, n_art)), np.ones((1, nj)))
+        est = _statistics(mats, np.ones((1, n_art)), np.ones((1, nj)))
         for s in STATS:
             point[s][k] = est[s][0]
         for start in range(0, n_boot, block):
             stop = min(start + block, n_boot)
-            got = compute(mats, art_draws[start:stop], judge_draws[k][start:stop])
+            got = _statistics(mats, art_draws[start:stop], judge_draws[k][start:stop])
             for s in STATS:
                 reps[s][start:stop, k] = got[s]
+    return point, reps
 
+
+def _statistics(
+    mats: dict[str, np.ndarray], ka: np.ndarray, kj: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Every statistic in ``STATS`` for b weightings at once.
+
+    ka: (b, A) article weights; kj: (b, J) judge weights.
+    """
+    acc_num = mats["correct"] @ ka.T  # (J, b): each judge's correct answers, reweighted
+    acc_den = mats["answered"] @ ka.T
+    has = acc_den > 0
+    per_judge = np.divide(acc_num, acc_den, out=np.zeros_like(acc_num), where=has)
+    w = kj.T * has
+    res = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        res["accuracy"] = (w * per_judge).sum(0) / w.sum(0)
+        res["pooled_accuracy"] = (kj.T * acc_num).sum(0) / (kj.T * acc_den).sum(0)
+        n_all = (kj.T * (mats["n"] @ ka.T)).sum(0)
+        res["idk_rate"] = 1 - (kj.T * acc_den).sum(0) / n_all
+    if "m1" in mats:
+        pos = np.stack([(kj.T * (mats[f"m{lv}"] @ ka.T)).sum(0) for lv in range(1, 6)], -1)
+        neg = np.stack([(kj.T * (mats[f"h{lv}"] @ ka.T)).sum(0) for lv in range(1, 6)], -1)
+        res["auc"] = auc_from_counts(pos, neg)
+    else:
+        res["auc"] = np.full(ka.shape[0], np.nan)
+    return res
+
+
+def _interval_table(
+    reps: dict[str, np.ndarray],
+    point: dict[str, np.ndarray],
+    conditions: list[str],
+    alpha: float,
+) -> pd.DataFrame:
+    """Per statistic and condition: estimate, bootstrap SE and percentile interval."""
     q = alpha / 2
     rows = []
     for s in STATS:
@@ -151,35 +186,36 @@ def two_way_bootstrap(
                     "ci_high": float(np.quantile(r, 1 - q)),
                 }
             )
-    result = BootstrapResult(
-        table=pd.DataFrame(rows),
-        replicates=reps,
-        conditions=conditions,
-        control=control,
-        n_boot=n_boot,
-        seed=seed,
-        alpha=alpha,
-    )
-    if control is not None and control in conditions:
-        c0 = conditions.index(control)
-        drows = []
-        for k, name in enumerate(conditions):
-            if k == c0:
-                continue
-            d = reps["accuracy"][:, k] - reps["accuracy"][:, c0]
-            d = d[np.isfinite(d)]
-            est = point["accuracy"][k] - point["accuracy"][c0]
-            # two-sided percentile p-value, (count + 1) / (B + 1) so it is never reported as 0
-            below, above = int((d <= 0).sum()), int((d >= 0).sum())
-            p = min(1.0, 2 * (min(below, above) + 1) / (len(d) + 1)) if len(d) else np.nan
-            drows.append(
-                {
-                    "condition": name,
-                    "difference": est,
-                    "ci_low": float(np.quantile(d, q)),
-                    "ci_high": float(np.quantile(d, 1 - q)),
-                    "p_bootstrap": p,
-                }
-            )
-        result.diff_vs_control = pd.DataFrame(drows)
-    return result
+    return pd.DataFrame(rows)
+
+
+def _differences(
+    reps: dict[str, np.ndarray],
+    point: dict[str, np.ndarray],
+    conditions: list[str],
+    control: str,
+    alpha: float,
+) -> pd.DataFrame:
+    """Each condition's mean accuracy minus the control's, on the same article draws."""
+    q = alpha / 2
+    c0 = conditions.index(control)
+    rows = []
+    for k, name in enumerate(conditions):
+        if k == c0:
+            continue
+        d = reps["accuracy"][:, k] - reps["accuracy"][:, c0]
+        d = d[np.isfinite(d)]
+        est = point["accuracy"][k] - point["accuracy"][c0]
+        # two-sided percentile p-value, (count + 1) / (B + 1) so it is never reported as 0
+        below, above = int((d <= 0).sum()), int((d >= 0).sum())
+        p = min(1.0, 2 * (min(below, above) + 1) / (len(d) + 1)) if len(d) else np.nan
+        rows.append(
+            {
+                "condition": name,
+                "difference": est,
+                "ci_low": float(np.quantile(d, q)),
+                "ci_high": float(np.quantile(d, 1 - q)),
+                "p_bootstrap": p,
+            }
+        )
+    return pd.DataFrame(rows)

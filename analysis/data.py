@@ -154,7 +154,49 @@ def prepare_responses(responses: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     for column in ("study", "condition", "judge", "list", "article", "item"):
         out[column] = _string_column(frame, column)
+    answers = _read_answers(frame)
+    protocol = np.char.lower(_string_column(frame, "protocol").astype(str))
+    paired = (protocol == Protocol.PAIRED) | (
+        (protocol == "") & (answers.choice != "") & np.isnan(answers.rating)
+    )
+    is_attention = _bool_column(frame, "is_attention")
+    is_practice = _bool_column(frame, "is_practice")
+    scored = ~is_attention & ~is_practice
+    # Attention/practice rows may lack an article (and a condition); scored rows may not.
+    for column, need in (
+        ("judge", np.ones(len(frame), bool)),
+        ("condition", scored),
+        ("article", scored),
+    ):
+        empty = out[column].eq("").to_numpy() & need
+        if empty.any():
+            raise _bad(column, out, empty, "must not be blank")
+    correct = _checked_correct(frame, answers, paired, scored)
+    _fill_columns(out, frame, answers, correct, paired)
+    out["is_attention"] = is_attention
+    out["is_practice"] = is_practice
+    out["simulated"] = _bool_column(frame, "simulated")
+    out["paired"] = paired
+    for column in ("paste_count", "copy_count", "tabaway_count"):
+        if column in frame.columns:
+            out[column] = _numeric_column(frame, column)
+    _check_study(out, paired, scored)
+    return out
 
+
+@dataclass(frozen=True)
+class _Answers:
+    """A row's answer columns, each checked against its allowed values."""
+
+    rating: np.ndarray
+    confidence: np.ndarray
+    is_machine: np.ndarray
+    correct: np.ndarray  # as exported; rescored by _checked_correct
+    choice: np.ndarray
+    human_side: np.ndarray
+
+
+def _read_answers(frame: pd.DataFrame) -> _Answers:
     rating = _numeric_column(frame, "rating")
     bad = ~np.isnan(rating) & ~np.isin(rating, [1, 2, 3, 4, 5])
     if bad.any():
@@ -168,30 +210,23 @@ def prepare_responses(responses: pd.DataFrame) -> pd.DataFrame:
     bad = ~np.isnan(correct) & ~np.isin(correct, [0, 1])
     if bad.any():
         raise _bad("correct", frame, bad, "expected 0, 1 or blank")
-    choice = np.char.lower(_string_column(frame, "choice").astype(str)).astype(object)
-    bad = ~np.isin(choice, ["", "left", "right"])
-    if bad.any():
-        raise _bad("choice", frame, bad, "expected 'left', 'right' or blank")
-    human_side = np.char.lower(_string_column(frame, "human_side").astype(str)).astype(object)
-    bad = ~np.isin(human_side, ["", "left", "right"])
-    if bad.any():
-        raise _bad("human_side", frame, bad, "expected 'left', 'right' or blank")
+    sides = []
+    for column in ("choice", "human_side"):
+        side = np.char.lower(_string_column(frame, column).astype(str)).astype(object)
+        bad = ~np.isin(side, ["", "left", "right"])
+        if bad.any():
+            raise _bad(column, frame, bad, "expected 'left', 'right' or blank")
+        sides.append(side)
+    return _Answers(rating, confidence, is_machine, correct, *sides)
 
-    protocol = np.char.lower(_string_column(frame, "protocol").astype(str))
-    paired = (protocol == Protocol.PAIRED) | ((protocol == "") & (choice != "") & np.isnan(rating))
-    is_attention = _bool_column(frame, "is_attention")
-    is_practice = _bool_column(frame, "is_practice")
-    scored = ~is_attention & ~is_practice
-    # Attention/practice rows may lack an article (and a condition); scored rows may not.
-    for column, need in (
-        ("judge", np.ones(len(frame), bool)),
-        ("condition", scored),
-        ("article", scored),
-    ):
-        empty = out[column].eq("").to_numpy() & need
-        if empty.any():
-            raise _bad(column, out, empty, "must not be blank")
 
+def _checked_correct(
+    frame: pd.DataFrame, answers: _Answers, paired: np.ndarray, scored: np.ndarray
+) -> np.ndarray:
+    """``correct`` recomputed from the answer by ``studies.protocol``, checked against the
+    exported one; attention and practice rows keep the platform's own (pass/fail of the check)."""
+    rating, is_machine, correct = answers.rating, answers.is_machine, answers.correct
+    choice, human_side = answers.choice, answers.human_side
     rated = ~paired
     bad = rated & scored & np.isnan(rating)
     if bad.any():
@@ -216,23 +251,31 @@ def prepare_responses(responses: pd.DataFrame) -> pd.DataFrame:
     bad = paired_scored & np.isnan(paired_correct)
     if bad.any():
         raise _bad("correct", frame, bad, "paired row needs human_side or correct")
-    # Attention and practice rows keep the platform's own `correct` (pass/fail of the check).
-    recompute = rated & scored & ~np.isnan(rating)
-    correct = np.where(paired & scored, paired_correct, np.where(recompute, derived, correct))
+    return np.where(paired & scored, paired_correct, np.where(check, derived, correct))
 
+
+def _fill_columns(
+    out: pd.DataFrame,
+    frame: pd.DataFrame,
+    answers: _Answers,
+    correct: np.ndarray,
+    paired: np.ndarray,
+) -> None:
+    """The canonical columns from ``params`` to ``exclusion_reason``, in the documented order."""
+    rated = ~paired
     out["params"] = _numeric_column(frame, "params")
     if "is_control" in frame.columns:
         out["is_control"] = _bool_column(frame, "is_control")
     else:
         out["is_control"] = out["condition"].str.lower().eq("control").to_numpy()
-    out["is_machine"] = np.where(paired, np.nan, is_machine)
-    out["rating"] = rating
+    out["is_machine"] = np.where(paired, np.nan, answers.is_machine)
+    out["rating"] = answers.rating
     out["correct"] = correct
-    out["neutral"] = rated & (rating == 3)
-    out["says_machine"] = rated & (rating >= 4)
-    out["choice"] = choice
-    out["human_side"] = human_side
-    out["confidence"] = confidence
+    out["neutral"] = rated & (answers.rating == 3)
+    out["says_machine"] = rated & (answers.rating >= 4)
+    out["choice"] = answers.choice
+    out["human_side"] = answers.human_side
+    out["confidence"] = answers.confidence
     out["position"] = _numeric_column(frame, "position")
     visible = _numeric_column(frame, "visible_ms")
     server = _numeric_column(frame, "server_ms")
@@ -241,14 +284,10 @@ def prepare_responses(responses: pd.DataFrame) -> pd.DataFrame:
     out["words_shown"] = _numeric_column(frame, "words_shown")
     out["excluded"] = _bool_column(frame, "excluded")
     out["exclusion_reason"] = _string_column(frame, "exclusion_reason")
-    out["is_attention"] = is_attention
-    out["is_practice"] = is_practice
-    out["simulated"] = _bool_column(frame, "simulated")
-    out["paired"] = paired
-    for column in ("paste_count", "copy_count", "tabaway_count"):
-        if column in frame.columns:
-            out[column] = _numeric_column(frame, column)
 
+
+def _check_study(out: pd.DataFrame, paired: np.ndarray, scored: np.ndarray) -> None:
+    """Rules across rows: one protocol, at most one control, one parameter count per condition."""
     if paired[scored].any() and (~paired[scored]).any():
         raise ValueError(
             "column 'protocol': a study mixes paired and rating rows; analyse them separately"
@@ -260,7 +299,6 @@ def prepare_responses(responses: pd.DataFrame) -> pd.DataFrame:
     if (by_condition > 1).any():
         name = by_condition.index[by_condition > 1][0]
         raise ValueError(f"column 'params': condition {name!r} has more than one parameter count")
-    return out
 
 
 def read_responses_csv(path: str | Path) -> pd.DataFrame:

@@ -44,6 +44,9 @@ _REASON_PREFIX = {
     "duplicate judgment": RULES[4],
     "too fast": RULES[5],
 }
+_JUDGE_LEVEL = frozenset(RULES[:4])  # rules that remove a judge whole
+_LOOKED_UP = ("looked_up", "closing_looked_up")
+_SEEN_BEFORE = ("seen_before", "closing_seen_before")
 
 
 @dataclass(frozen=True)
@@ -142,98 +145,159 @@ def apply_exclusions(
     """Apply the pre-declared exclusion rules to a prepared frame (see module docstring)."""
     settings = settings or AnalysisSettings()
     frame = prepared
-    n = len(frame)
     scored = ~(frame["is_attention"] | frame["is_practice"]).to_numpy()
+    not_applied: list[str] = []
+    hits = _rule_hits(frame, judges, settings, scored, not_applied)
+    steps, excluded_judges = _apply_in_order(frame, hits)
+    keep = steps[-1][1]
+    return ExclusionFlow(
+        flow=_flow_table(frame, scored, steps),
+        kept=frame.loc[keep & scored].copy(),
+        excluded_judges=pd.DataFrame(excluded_judges, columns=["judge", "condition", "rule"]),
+        settings=settings,
+        not_applied=not_applied,
+    )
+
+
+def _rule_hits(
+    frame: pd.DataFrame,
+    judges: pd.DataFrame | None,
+    settings: AnalysisSettings,
+    scored: np.ndarray,
+    not_applied: list[str],
+) -> dict[str, np.ndarray]:
+    """The rows each rule names, before the order is applied; appends what could not apply."""
     judge_ids = frame["judge"].to_numpy()
     recorded = _reason_rules(frame["exclusion_reason"].to_numpy())
     flagged_row = frame["excluded"].to_numpy()
-    hits: dict[str, np.ndarray] = {}
-    not_applied: list[str] = []
 
     def by_judge(ids: set[str] | None) -> np.ndarray:
-        return np.isin(judge_ids, list(ids)) if ids else np.zeros(n, dtype=bool)
+        return np.isin(judge_ids, list(ids)) if ids else np.zeros(len(frame), dtype=bool)
 
-    # 1. incomplete / withdrawn
-    incomplete = None
-    if judges is not None and "status" in judges.columns:
-        status = judges["status"].astype("string").fillna("").str.strip().str.lower()
-        incomplete = set(
-            judges.loc[(status != "completed") & (status != "").to_numpy(), "judge"].astype(str)
-        )
-    hits[RULES[0]] = by_judge(incomplete) | (recorded[RULES[0]] & flagged_row)
-
-    # 2. failed attention checks
-    attention = frame["is_attention"].to_numpy()
-    failed_ids: set[str] = set()
-    if settings.exclude_failed_attention:
-        if attention.any():
-            failed = attention & (frame["correct"].to_numpy() == 0)
-            counts = pd.Series(failed).groupby(judge_ids).sum()
-            failed_ids = set(counts.index[counts > settings.max_attention_failures])
-        elif judges is not None and "attention_failures" in judges.columns:
-            fails = pd.to_numeric(judges["attention_failures"], errors="coerce").fillna(0)
-            failed_ids = set(judges.loc[fails > settings.max_attention_failures, "judge"])
-        else:
-            not_applied.append("failed attention check: no attention rows")
-    else:
-        not_applied.append("failed attention check: off in the design")
-    hits[RULES[1]] = by_judge(failed_ids) | (recorded[RULES[1]] & flagged_row)
-
-    # 3-4. closing answers
-    for rule, on, names in (
-        (RULES[2], settings.exclude_looked_up, ("looked_up", "closing_looked_up")),
-        (RULES[3], settings.exclude_seen_before, ("seen_before", "closing_seen_before")),
-    ):
-        ids = _judge_flag(judges, names) if on else None
-        if not on:
-            not_applied.append(f"{rule}: off in the design")
-        elif ids is None:
-            not_applied.append(f"{rule}: no such closing answer in judges.csv")
-        hits[rule] = by_judge(ids) | (recorded[rule] & flagged_row)
-
-    # 5. duplicates: the same judge judging the same item again; keep the first shown
-    dup = np.zeros(n, dtype=bool)
-    if settings.drop_duplicates:
-        order = np.lexsort((frame["position"].to_numpy(), judge_ids))
-        sub = frame.iloc[order]
-        d = sub.duplicated(["judge", "item"], keep="first").to_numpy() & scored[order]
-        dup[order] = d
-    hits[RULES[4]] = dup | (recorded[RULES[4]] & flagged_row)
-
-    # 6. too fast for the word count
-    too_fast = np.zeros(n, dtype=bool)
-    if settings.min_ms_per_word is not None:
-        words = frame["words_shown"].to_numpy()
-        if np.isnan(words[scored]).all():
-            not_applied.append("too fast: no words_shown column")
-        # The platform's rule uses server-side time (what it flags at export), so do we.
-        ms = frame["server_ms"].to_numpy() if "server_ms" in frame else frame["time_ms"].to_numpy()
-        ms = np.where(np.isnan(ms), frame["time_ms"].to_numpy(), ms)
-        too_fast = ~np.isnan(words) & (ms < settings.min_ms_per_word * words)
-    else:
-        not_applied.append("too fast: min_ms_per_word not set in the design")
-    hits[RULES[5]] = (too_fast & scored) | (recorded[RULES[5]] & flagged_row)
-
+    found = {
+        RULES[0]: by_judge(_incomplete_judges(judges)),
+        RULES[1]: by_judge(_failed_attention_judges(frame, judges, settings, not_applied)),
+        RULES[2]: by_judge(
+            _closing_answer_judges(
+                judges, RULES[2], settings.exclude_looked_up, _LOOKED_UP, not_applied
+            )
+        ),
+        RULES[3]: by_judge(
+            _closing_answer_judges(
+                judges, RULES[3], settings.exclude_seen_before, _SEEN_BEFORE, not_applied
+            )
+        ),
+        RULES[4]: _duplicates(frame, scored, settings),
+        RULES[5]: _too_fast(frame, scored, settings, not_applied) & scored,
+    }
+    hits = {rule: found[rule] | (recorded[rule] & flagged_row) for rule in RULES[:6]}
     # 7. anything else the platform flagged
     judge_flagged = by_judge(_judge_flag(judges, ("excluded",)))
-    named = np.zeros(n, dtype=bool)
+    named = np.zeros(len(frame), dtype=bool)
     for rule in RULES[:6]:
         named |= hits[rule]
     hits[RULES[6]] = (flagged_row | judge_flagged) & ~named
+    return hits
 
-    keep = np.ones(n, dtype=bool)
+
+def _incomplete_judges(judges: pd.DataFrame | None) -> set[str] | None:
+    """1. Judges whose judges.csv status is set and is not "completed"."""
+    if judges is None or "status" not in judges.columns:
+        return None
+    status = judges["status"].astype("string").fillna("").str.strip().str.lower()
+    return set(judges.loc[(status != "completed") & (status != "").to_numpy(), "judge"].astype(str))
+
+
+def _failed_attention_judges(
+    frame: pd.DataFrame,
+    judges: pd.DataFrame | None,
+    settings: AnalysisSettings,
+    not_applied: list[str],
+) -> set[str]:
+    """2. Judges with more failed attention checks than allowed (rows, else judges.csv)."""
+    if not settings.exclude_failed_attention:
+        not_applied.append("failed attention check: off in the design")
+        return set()
+    attention = frame["is_attention"].to_numpy()
+    if attention.any():
+        failed = attention & (frame["correct"].to_numpy() == 0)
+        counts = pd.Series(failed).groupby(frame["judge"].to_numpy()).sum()
+        return set(counts.index[counts > settings.max_attention_failures])
+    if judges is not None and "attention_failures" in judges.columns:
+        fails = pd.to_numeric(judges["attention_failures"], errors="coerce").fillna(0)
+        return set(judges.loc[fails > settings.max_attention_failures, "judge"])
+    not_applied.append("failed attention check: no attention rows")
+    return set()
+
+
+def _closing_answer_judges(
+    judges: pd.DataFrame | None,
+    rule: str,
+    on: bool,
+    names: tuple[str, ...],
+    not_applied: list[str],
+) -> set[str] | None:
+    """3-4. Judges who gave a closing answer the design excludes."""
+    if not on:
+        not_applied.append(f"{rule}: off in the design")
+        return None
+    ids = _judge_flag(judges, names)
+    if ids is None:
+        not_applied.append(f"{rule}: no such closing answer in judges.csv")
+    return ids
+
+
+def _duplicates(frame: pd.DataFrame, scored: np.ndarray, settings: AnalysisSettings) -> np.ndarray:
+    """5. The same judge judging the same item again; the first shown is kept."""
+    dup = np.zeros(len(frame), dtype=bool)
+    if settings.drop_duplicates:
+        order = np.lexsort((frame["position"].to_numpy(), frame["judge"].to_numpy()))
+        sub = frame.iloc[order]
+        dup[order] = sub.duplicated(["judge", "item"], keep="first").to_numpy() & scored[order]
+    return dup
+
+
+def _too_fast(
+    frame: pd.DataFrame, scored: np.ndarray, settings: AnalysisSettings, not_applied: list[str]
+) -> np.ndarray:
+    """6. Shown for less than ``min_ms_per_word`` per word shown."""
+    if settings.min_ms_per_word is None:
+        not_applied.append("too fast: min_ms_per_word not set in the design")
+        return np.zeros(len(frame), dtype=bool)
+    words = frame["words_shown"].to_numpy()
+    if np.isnan(words[scored]).all():
+        not_applied.append("too fast: no words_shown column")
+    # The platform's rule uses server-side time (what it flags at export), so do we.
+    ms = frame["server_ms"].to_numpy() if "server_ms" in frame else frame["time_ms"].to_numpy()
+    ms = np.where(np.isnan(ms), frame["time_ms"].to_numpy(), ms)
+    return ~np.isnan(words) & (ms < settings.min_ms_per_word * words)
+
+
+def _apply_in_order(
+    frame: pd.DataFrame, hits: dict[str, np.ndarray]
+) -> tuple[list[tuple[str, np.ndarray]], list[dict[str, Any]]]:
+    """Each rule removes what the earlier ones left: the rows kept after each step, and the
+    judges removed whole by a judge-level rule (under the first rule that names them)."""
+    judge_ids = frame["judge"].to_numpy()
+    keep = np.ones(len(frame), dtype=bool)
     steps: list[tuple[str, np.ndarray]] = [("recorded", keep.copy())]
     excluded_judges = []
     condition_of = frame.groupby("judge", sort=False)["condition"].first()
-    judge_level = {RULES[0], RULES[1], RULES[2], RULES[3]}
     for rule in RULES:
         newly = keep & hits[rule]
-        if rule in judge_level:
+        if rule in _JUDGE_LEVEL:
             for j in pd.unique(judge_ids[newly]):
                 excluded_judges.append({"judge": j, "condition": condition_of[j], "rule": rule})
         keep = keep & ~hits[rule]
         steps.append((rule, keep.copy()))
+    return steps, excluded_judges
 
+
+def _flow_table(
+    frame: pd.DataFrame, scored: np.ndarray, steps: list[tuple[str, np.ndarray]]
+) -> pd.DataFrame:
+    """Per condition and step: judges and scored judgments remaining, and removed by the step."""
+    judge_ids = frame["judge"].to_numpy()
     conditions = frame["condition"].to_numpy()
     rows = []
     for cond in pd.unique(conditions[scored]):
@@ -255,10 +319,4 @@ def apply_exclusions(
                 }
             )
             prev_j, prev_n = n_j, k
-    return ExclusionFlow(
-        flow=pd.DataFrame(rows),
-        kept=frame.loc[keep & scored].copy(),
-        excluded_judges=pd.DataFrame(excluded_judges, columns=["judge", "condition", "rule"]),
-        settings=settings,
-        not_applied=not_applied,
-    )
+    return pd.DataFrame(rows)

@@ -13,6 +13,8 @@ import itertools
 import matplotlib
 import matplotlib.ticker
 import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from analysis.results import Results
@@ -40,8 +42,8 @@ def _png(fig) -> FigureBytes:
 
 
 def figure_accuracy(res: Results) -> bytes | None:
-    pt = res["paper_table"]["table"]
-    boot = res["bootstrap"]["table"]
+    pt = res["paper_table"].table
+    boot = res["bootstrap"].table
     acc_b = boot[boot["statistic"] == "accuracy"].set_index("condition")
     sized = (
         pt[np.isfinite(pt["params"].astype(float)) & (pt["condition"] != res.control)]
@@ -52,14 +54,31 @@ def figure_accuracy(res: Results) -> bytes | None:
         return None
     fig = Figure(figsize=(8, 5))
     ax = fig.subplots()
-    x = sized["params"].to_numpy(dtype=float)
-    y = sized["mean_accuracy"].to_numpy()
+    _chance_and_control(ax, pt, res.control, res["equivalence"].margin)
+    _size_curves(ax, res["fits"].fits)
+    _accuracy_points(ax, sized, acc_b)
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters (log scale)")
+    ax.set_ylabel(
+        "proportion choosing the human text"
+        if res.protocol == "paired"
+        else "accuracy on non-neutral answers"
+    )
+    ax.set_title("Detection accuracy vs model size")
+    ax.set_ylim(min(0.3, float(np.nanmin(sized["ci_low"])) - 0.05), 1.0)
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(alpha=0.3, which="both")
+    return _png(fig)
+
+
+def _chance_and_control(ax: Axes, pt: pd.DataFrame, control: str | None, margin: float) -> None:
+    """Chance with the equivalence margin around it, and the control's accuracy and CI."""
     ax.axhline(0.5, color="k", ls=":", lw=1, label="chance (50%)")
-    margin = res["equivalence"]["margin"]
     ax.axhspan(
         0.5 - margin, 0.5 + margin, color="0.85", alpha=0.5, label=f"equivalence margin ±{margin:g}"
     )
-    ctl = pt[pt["condition"] == res.control]
+    ctl = pt[pt["condition"] == control]
     if len(ctl):
         c = ctl.iloc[0]
         ax.axhline(
@@ -70,7 +89,10 @@ def figure_accuracy(res: Results) -> bytes | None:
             label=f"control ({c['mean_accuracy']:.0%})",
         )
         ax.axhspan(c["ci_low"], c["ci_high"], color="tab:red", alpha=0.08)
-    fits = res["fits"]["fits"]
+
+
+def _size_curves(ax: Axes, fits: dict) -> None:
+    """Each fitted size curve with its bootstrap band."""
     colors = {"paper": "tab:purple", "chance": "tab:green"}
     for name, fit in fits.items():
         g = np.asarray(fit.grid)
@@ -83,6 +105,12 @@ def figure_accuracy(res: Results) -> bytes | None:
         )
         if np.isfinite(fit.band_low).all():
             ax.fill_between(g, fit.band_low, fit.band_high, color=colors[name], alpha=0.12)
+
+
+def _accuracy_points(ax: Axes, sized: pd.DataFrame, acc_b: pd.DataFrame) -> None:
+    """Mean accuracy per sized condition: the paper's t interval and, offset, the bootstrap's."""
+    x = sized["params"].to_numpy(dtype=float)
+    y = sized["mean_accuracy"].to_numpy()
     yerr = np.vstack([y - sized["ci_low"], sized["ci_high"] - y])
     ax.errorbar(
         x * 0.96,
@@ -104,26 +132,13 @@ def figure_accuracy(res: Results) -> bytes | None:
         lw=2,
         label="two-way bootstrap 95% CI (judges × articles)",
     )
-    ax.set_xscale("log")
-    ax.set_xlabel("parameters (log scale)")
-    ax.set_ylabel(
-        "proportion choosing the human text"
-        if res.protocol == "paired"
-        else "accuracy on non-neutral answers"
-    )
-    ax.set_title("Detection accuracy vs model size")
-    ax.set_ylim(min(0.3, float(np.nanmin(sized["ci_low"])) - 0.05), 1.0)
-    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.grid(alpha=0.3, which="both")
-    return _png(fig)
 
 
 def figure_roc(res: Results) -> bytes | None:
-    curves = res["roc"]["curves"]
+    curves = res["roc"].curves
     if not curves:
         return None
-    table = res["roc"]["table"].set_index("condition")
+    table = res["roc"].table.set_index("condition")
     fig = Figure(figsize=(5.8, 5.5))
     ax = fig.subplots()
     cmap = matplotlib.colormaps["viridis"]
@@ -157,7 +172,7 @@ def figure_roc(res: Results) -> bytes | None:
 
 
 def figure_difficulty(res: Results) -> bytes | None:
-    t = res["difficulty"]["table"]
+    t = res["difficulty"].table
     if t.empty:
         return None
     if res.protocol == "paired":
@@ -180,7 +195,7 @@ def figure_difficulty(res: Results) -> bytes | None:
     piv = piv[cols]
     flagged = set()
     if res.protocol != "paired":
-        fl = res["difficulty"]["flagged"]
+        fl = res["difficulty"].flagged
         flagged = set(zip(fl["article"], fl["condition"], strict=True))
     fig = Figure(figsize=(1.0 + 0.75 * len(cols), 1.2 + 0.28 * len(piv)))
     ax = fig.subplots()
@@ -210,7 +225,7 @@ def figure_difficulty(res: Results) -> bytes | None:
 
 def figure_time(res: Results) -> bytes | None:
     timing = res["timing"]
-    table = timing["table"]
+    table = timing.table
     if table is None or len(table) == 0:
         return None
     fig = Figure(figsize=(8, 4.5))
@@ -229,18 +244,18 @@ def figure_time(res: Results) -> bytes | None:
             capsize=3,
             label="median of judges' median time, 95% CI",
         )
-        if timing["grid"]:
+        if timing.grid:
             ax.plot(
-                timing["grid"],
-                timing["fit_seconds"],
+                timing.grid,
+                timing.fit_seconds,
                 color="tab:green",
-                label=f"log-log OLS over judges: ×{timing['factor_per_10x']:.2f} per 10× "
-                f"parameters (p={timing['slope_p']:.2g})",
+                label=f"log-log OLS over judges: ×{timing.factor_per_10x:.2f} per 10× "
+                f"parameters (p={timing.slope_p:.2g})",
             )
             ax.fill_between(
-                timing["grid"],
-                timing["band_low"],
-                timing["band_high"],
+                timing.grid,
+                timing.band_low,
+                timing.band_high,
                 color="tab:green",
                 alpha=0.15,
             )

@@ -11,6 +11,7 @@ from refitting each two-way bootstrap replicate (judges and articles resampled).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -96,51 +97,86 @@ def fit_size_curves(
     x = params[ok] / UNIT
     y = accuracy[ok]
     grid = np.geomspace(x.min() / 1.5, x.max() * 1.5, grid_points)
+    reps = (
+        np.asarray(replicates, dtype=float)[:, ok]
+        if replicates is not None and len(replicates)
+        else None
+    )
     fits = {}
-    q = alpha / 2
-    for name, f in MODELS.items():
-        p0 = _start(name, x, y)
-        try:
-            popt, pcov = _fit_one(f, x, y, p0)
-        except (RuntimeError, ValueError):
-            continue
-        se = np.sqrt(np.clip(np.diag(pcov), 0, None))
-        a_ci = b_ci = (np.nan, np.nan)
-        low = high = [np.nan] * grid_points
-        failed = 0
-        if replicates is not None and len(replicates):
-            reps = np.asarray(replicates, dtype=float)[:, ok]
-            params_b = []
-            for row in reps:
-                if not np.isfinite(row).all():
-                    failed += 1
-                    continue
-                try:
-                    pb, _ = _fit_one(f, x, row, popt)
-                    params_b.append(pb)
-                except (RuntimeError, ValueError):
-                    failed += 1
-            if params_b:
-                pb = np.array(params_b)
-                a_ci = tuple(np.quantile(pb[:, 0], [q, 1 - q]))
-                b_ci = tuple(np.quantile(pb[:, 1], [q, 1 - q]))
-                curves = f(grid[None, :], pb[:, :1], pb[:, 1:2])
-                low, high = np.quantile(curves, [q, 1 - q], axis=0)
-        fits[name] = CurveFit(
-            model=name,
-            formula=FORMULAS[name],
-            a=float(popt[0]),
-            b=float(popt[1]),
-            a_se=float(se[0]),
-            b_se=float(se[1]),
-            a_ci=tuple(map(float, a_ci)),
-            b_ci=tuple(map(float, b_ci)),
-            rss=float(((f(x, *popt) - y) ** 2).sum()),
-            n_points=int(ok.sum()),
-            grid=(grid * UNIT).tolist(),
-            curve=f(grid, *popt).tolist(),
-            band_low=list(map(float, low)),
-            band_high=list(map(float, high)),
-            failed_replicates=failed,
-        )
+    for name in MODELS:
+        fit = _fit_model(name, x, y, grid, reps, alpha)
+        if fit is not None:
+            fits[name] = fit
     return FitsResult(fits, points)
+
+
+def _fit_model(
+    name: str, x: np.ndarray, y: np.ndarray, grid: np.ndarray, reps: np.ndarray | None, alpha: float
+) -> CurveFit | None:
+    """One curve by least squares, its bootstrap band; None if the fit fails."""
+    f = MODELS[name]
+    try:
+        popt, pcov = _fit_one(f, x, y, _start(name, x, y))
+    except (RuntimeError, ValueError):
+        return None
+    se = np.sqrt(np.clip(np.diag(pcov), 0, None))
+    band = _refit_replicates(f, x, popt, reps, grid, alpha)
+    return CurveFit(
+        model=name,
+        formula=FORMULAS[name],
+        a=float(popt[0]),
+        b=float(popt[1]),
+        a_se=float(se[0]),
+        b_se=float(se[1]),
+        a_ci=tuple(map(float, band.a_ci)),
+        b_ci=tuple(map(float, band.b_ci)),
+        rss=float(((f(x, *popt) - y) ** 2).sum()),
+        n_points=len(x),
+        grid=(grid * UNIT).tolist(),
+        curve=f(grid, *popt).tolist(),
+        band_low=list(map(float, band.low)),
+        band_high=list(map(float, band.high)),
+        failed_replicates=band.failed,
+    )
+
+
+@dataclass
+class _Band:
+    """Parameter intervals and the curve's band from refitting every bootstrap replicate."""
+
+    a_ci: tuple[float, float]
+    b_ci: tuple[float, float]
+    low: Sequence[float]
+    high: Sequence[float]
+    failed: int  # replicates with a missing accuracy or a failed fit
+
+
+def _refit_replicates(
+    f, x: np.ndarray, popt: np.ndarray, reps: np.ndarray | None, grid: np.ndarray, alpha: float
+) -> _Band:
+    q = alpha / 2
+    failed = 0
+    params_b = []
+    for row in reps if reps is not None else ():
+        if not np.isfinite(row).all():
+            failed += 1
+            continue
+        try:
+            pb, _ = _fit_one(f, x, row, popt)
+            params_b.append(pb)
+        except (RuntimeError, ValueError):
+            failed += 1
+    if not params_b:
+        return _Band(
+            (np.nan, np.nan), (np.nan, np.nan), [np.nan] * len(grid), [np.nan] * len(grid), failed
+        )
+    pb = np.array(params_b)
+    curves = f(grid[None, :], pb[:, :1], pb[:, 1:2])
+    low, high = np.quantile(curves, [q, 1 - q], axis=0)
+    return _Band(
+        a_ci=tuple(np.quantile(pb[:, 0], [q, 1 - q])),
+        b_ci=tuple(np.quantile(pb[:, 1], [q, 1 - q])),
+        low=low,
+        high=high,
+        failed=failed,
+    )

@@ -278,73 +278,16 @@ def fit_glmm(
     if swap:
         g, n_levels = g[::-1], n_levels[::-1]
     prob = _Problem(y, X, _Structure(g[0], g[1], n_levels[0], n_levels[1]))
+    theta0, beta0 = _first_stage(prob, _logistic_start(y, X))
+    theta, beta, dev, converged, message = _second_stage(prob, theta0, beta0)
     warns: list[str] = []
-
-    # Starting beta from a plain logistic regression (a few Newton steps).
-    beta = np.zeros(X.shape[1])
-    for _ in range(25):
-        mu = expit(X @ beta)
-        w = np.maximum(mu * (1 - mu), 1e-6)
-        step = np.linalg.solve((X.T * w) @ X, X.T @ (y - mu))
-        beta = beta + step
-        if np.abs(step).max() < 1e-8:
-            break
-
-    # Stage 1 (glmer's nAGQ = 0): optimise theta, beta and u by joint PIRLS.
-    state = {"beta": beta}
-
-    def stage1(t):
-        dev, b = prob.joint_pirls(np.abs(t), state["beta"])
-        state["beta"] = b
-        return dev
-
-    s1 = optimize.minimize(
-        stage1, np.ones(2), method="L-BFGS-B", bounds=[(0, None)] * 2, options={"ftol": 1e-9}
-    )
-    theta0 = np.clip(s1.x, 0, None)
-    _, beta0 = prob.joint_pirls(theta0, state["beta"])
-
-    # Stage 2: the Laplace deviance over (theta, beta) jointly.
-    bounds = [(0, None)] * 2 + [(None, None)] * X.shape[1]
-    s2 = optimize.minimize(
-        prob.value_and_grad,
-        np.concatenate([theta0, beta0]),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"ftol": 1e-14, "gtol": 1e-7, "maxiter": 500},
-    )
-    theta, beta = np.clip(s2.x[:2], 0, None), s2.x[2:]
-    dev = prob.laplace(theta, beta)
-    _, grad = prob.value_and_grad(np.concatenate([theta, beta]))
-    free = np.concatenate([theta > 1e-4, np.ones(len(beta), dtype=bool)])
-    max_grad = float(np.abs(grad[free]).max())
-    converged = bool(s2.success) and max_grad < 1e-2
-    message = str(s2.message)
     if not converged:
-        message = f"{message}; max |gradient| {max_grad:.2g}"
         warns.append(f"Laplace fit did not converge: {message}")
     for k in range(2):
         if theta[k] < 1e-4:
             name = "second" if (k == 0) == swap else "first"
             warns.append(f"the {name} random-effect SD is at its boundary (0): singular fit")
-
-    se_method = "conditional covariance (X'WX - X'WZ Lambda H^-1 Lambda Z'WX)^-1"
-    theta_se = np.full(2, np.nan)
-    cov = prob.conditional_cov(theta, beta)
-    if hessian:
-        hess = _hessian(prob, np.concatenate([theta, beta]))
-        try:
-            full = np.linalg.inv(hess / 2)
-            np.linalg.cholesky(hess / 2)
-            cov = full[2:, 2:]
-            theta_se = np.sqrt(np.clip(np.diag(full)[:2], 0, None))
-            se_method = "inverse Hessian of the Laplace deviance over (theta, beta), as glmer"
-        except np.linalg.LinAlgError:
-            warns.append(
-                "Hessian not positive definite (variance at its boundary?): standard errors "
-                "from the conditional covariance, as glmer falls back to"
-            )
+    cov, theta_se, se_method = _covariance(prob, theta, beta, hessian, warns)
     prob.pirls(theta, beta)
     u = np.concatenate([prob.u1, prob.u2] if not swap else [prob.u2, prob.u1])
     if swap:
@@ -363,6 +306,86 @@ def fit_glmm(
         warnings=warns,
         u=u,
     )
+
+
+def _logistic_start(y: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Starting beta from a plain logistic regression (a few Newton steps)."""
+    beta = np.zeros(X.shape[1])
+    for _ in range(25):
+        mu = expit(X @ beta)
+        w = np.maximum(mu * (1 - mu), 1e-6)
+        step = np.linalg.solve((X.T * w) @ X, X.T @ (y - mu))
+        beta = beta + step
+        if np.abs(step).max() < 1e-8:
+            break
+    return beta
+
+
+def _first_stage(prob: _Problem, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """glmer's nAGQ = 0: theta optimised with beta and u found together by joint PIRLS."""
+    state = {"beta": beta}
+
+    def deviance(t):
+        dev, b = prob.joint_pirls(np.abs(t), state["beta"])
+        state["beta"] = b
+        return dev
+
+    s1 = optimize.minimize(
+        deviance, np.ones(2), method="L-BFGS-B", bounds=[(0, None)] * 2, options={"ftol": 1e-9}
+    )
+    theta0 = np.clip(s1.x, 0, None)
+    _, beta0 = prob.joint_pirls(theta0, state["beta"])
+    return theta0, beta0
+
+
+def _second_stage(
+    prob: _Problem, theta0: np.ndarray, beta0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float, bool, str]:
+    """The Laplace deviance over (theta, beta) jointly: theta, beta, the deviance there, and
+    whether it converged (the optimiser says so and the gradient over the free parameters,
+    theta off its boundary and beta, is small) with the optimiser's message."""
+    bounds = [(0, None)] * 2 + [(None, None)] * len(beta0)
+    s2 = optimize.minimize(
+        prob.value_and_grad,
+        np.concatenate([theta0, beta0]),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"ftol": 1e-14, "gtol": 1e-7, "maxiter": 500},
+    )
+    theta, beta = np.clip(s2.x[:2], 0, None), s2.x[2:]
+    dev = prob.laplace(theta, beta)
+    _, grad = prob.value_and_grad(np.concatenate([theta, beta]))
+    free = np.concatenate([theta > 1e-4, np.ones(len(beta), dtype=bool)])
+    max_grad = float(np.abs(grad[free]).max())
+    converged = bool(s2.success) and max_grad < 1e-2
+    message = str(s2.message)
+    if not converged:
+        message = f"{message}; max |gradient| {max_grad:.2g}"
+    return theta, beta, dev, converged, message
+
+
+def _covariance(
+    prob: _Problem, theta: np.ndarray, beta: np.ndarray, hessian: bool, warns: list[str]
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Fixed-effect covariance, random-effect SD standard errors and how they were found."""
+    se_method = "conditional covariance (X'WX - X'WZ Lambda H^-1 Lambda Z'WX)^-1"
+    theta_se = np.full(2, np.nan)
+    cov = prob.conditional_cov(theta, beta)
+    if hessian:
+        hess = _hessian(prob, np.concatenate([theta, beta]))
+        try:
+            full = np.linalg.inv(hess / 2)
+            np.linalg.cholesky(hess / 2)
+            cov = full[2:, 2:]
+            theta_se = np.sqrt(np.clip(np.diag(full)[:2], 0, None))
+            se_method = "inverse Hessian of the Laplace deviance over (theta, beta), as glmer"
+        except np.linalg.LinAlgError:
+            warns.append(
+                "Hessian not positive definite (variance at its boundary?): standard errors "
+                "from the conditional covariance, as glmer falls back to"
+            )
+    return cov, theta_se, se_method
 
 
 def _hessian(prob: _Problem, x: np.ndarray, delta: float = 1e-4) -> np.ndarray:

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from analysis.glmm import fit_glmm
+from analysis.glmm import GlmmFit, fit_glmm
 
 OUTCOMES = ("primary", "all_answers", "half_credit")
 
@@ -94,12 +94,33 @@ def fit_mixed(
     j_codes, j_names = pd.factorize(data["judge"].to_numpy())
     a_codes, a_names = pd.factorize(data["article"].to_numpy())
     nj, na = len(j_names), len(a_names)
-    names = ["(Intercept)"] + [f"condition[{c}]" for c in others]
     fit = fit_glmm(y, X, (j_codes, a_codes), hessian=hessian)
-    beta, se, V = fit.beta, fit.se, fit.cov
-    z = beta / se
     zc = stats.norm.ppf(1 - alpha / 2)
-    fixed = pd.DataFrame(
+    return MixedResult(
+        outcome=outcome,
+        n_obs=len(data),
+        n_judges=nj,
+        n_articles=na,
+        reference=reference,
+        fixed=_fixed_effects(fit, ["(Intercept)"] + [f"condition[{c}]" for c in others], zc),
+        conditions=_condition_accuracy(fit, conditions, others, zc),
+        variance=_random_effects(fit, [nj, na], zc),
+        method=(
+            "maximum likelihood, Laplace approximation as lme4::glmer(nAGQ = 1): PIRLS inside "
+            f"the deviance optimised over SDs and fixed effects; SEs: {fit.se_method}; "
+            "random-effect SD intervals: Wald, from the same Hessian"
+        ),
+        converged=fit.converged,
+        deviance=fit.deviance,
+        warnings=list(fit.warnings),
+    )
+
+
+def _fixed_effects(fit: GlmmFit, names: list[str], zc: float) -> pd.DataFrame:
+    """term, estimate, se, Wald z and p, and the Wald interval."""
+    beta, se = fit.beta, fit.se
+    z = beta / se
+    return pd.DataFrame(
         {
             "term": names,
             "estimate": beta,
@@ -110,22 +131,27 @@ def fit_mixed(
             "ci_high": beta + zc * se,
         }
     )
-    sd_group = fit.theta
-    # Per-condition accuracy for a typical judge on a typical article (random effects at 0),
-    # and the population-average (marginal) accuracy integrating over both random effects.
+
+
+def _condition_accuracy(
+    fit: GlmmFit, conditions: list[str], others: list[str], zc: float
+) -> pd.DataFrame:
+    """Per condition: accuracy for a typical judge on a typical article (random effects at 0),
+    and the population-average (marginal) accuracy integrating over both random effects."""
+    beta, V, sd_group = fit.beta, fit.cov, fit.theta
     gh_x, gh_w = np.polynomial.hermite_e.hermegauss(30)
     gh_w = gh_w / gh_w.sum()
     shift = sd_group[0] * gh_x[:, None] + sd_group[1] * gh_x[None, :]
     weight = gh_w[:, None] * gh_w[None, :]
-    crow = []
-    for k, c in enumerate(conditions):
+    rows = []
+    for c in conditions:
         L = np.zeros(len(beta))
         L[0] = 1.0
-        if k > 0:
+        if c in others:
             L[others.index(c) + 1] = 1.0
         lo = float(L @ beta)
         lse = float(np.sqrt(L @ V @ L))
-        crow.append(
+        rows.append(
             {
                 "condition": c,
                 "logit": lo,
@@ -136,31 +162,18 @@ def fit_mixed(
                 "marginal_accuracy": float((weight * expit(lo + shift)).sum()),
             }
         )
-    variance = pd.DataFrame(
+    return pd.DataFrame(rows)
+
+
+def _random_effects(fit: GlmmFit, levels: list[int], zc: float) -> pd.DataFrame:
+    """The judge and article SDs with Wald intervals (clipped at 0) and their level counts."""
+    return pd.DataFrame(
         {
             "group": ["judge", "article"],
-            "sd": sd_group,
+            "sd": fit.theta,
             "sd_se": fit.theta_se,
-            "sd_low": np.clip(sd_group - zc * fit.theta_se, 0, None),
-            "sd_high": sd_group + zc * fit.theta_se,
-            "levels": [nj, na],
+            "sd_low": np.clip(fit.theta - zc * fit.theta_se, 0, None),
+            "sd_high": fit.theta + zc * fit.theta_se,
+            "levels": levels,
         }
-    )
-    return MixedResult(
-        outcome=outcome,
-        n_obs=len(data),
-        n_judges=nj,
-        n_articles=na,
-        reference=reference,
-        fixed=fixed,
-        conditions=pd.DataFrame(crow),
-        variance=variance,
-        method=(
-            "maximum likelihood, Laplace approximation as lme4::glmer(nAGQ = 1): PIRLS inside "
-            f"the deviance optimised over SDs and fixed effects; SEs: {fit.se_method}; "
-            "random-effect SD intervals: Wald, from the same Hessian"
-        ),
-        converged=fit.converged,
-        deviance=fit.deviance,
-        warnings=list(fit.warnings),
     )

@@ -141,12 +141,26 @@ def _analyze_population(
         warnings=[],
         sections={},
     )
-    empty = kept.empty
-    if empty:
+    if kept.empty:
         context.warnings.append(
             f"No scored {population} judgments remain after exclusions: only the exclusion "
             "flow and the study record are reported."
         )
+    _build_sections(context)
+    return Results(
+        population=population,
+        protocol="paired" if context.paired else "rating",
+        conditions=scored_order,
+        control=context.control,
+        sections=context.sections,
+        warnings=context.warnings,
+        errors=context.errors,
+    )
+
+
+def _build_sections(context: Context) -> None:
+    """Every entry of SECTIONS into ``context.sections``, failures into ``context.errors``."""
+    empty = context.kept.empty
     for sec in SECTIONS:
         if empty and sec.needs_data:
             context.sections[sec.key] = None
@@ -162,15 +176,6 @@ def _analyze_population(
     if not context.paired and context.sections.get("paired") is None:
         context.sections.pop("paired", None)
         context.errors.pop("paired", None)
-    return Results(
-        population=population,
-        protocol="paired" if context.paired else "rating",
-        conditions=scored_order,
-        control=context.control,
-        sections=context.sections,
-        warnings=context.warnings,
-        errors=context.errors,
-    )
 
 
 def analyze_path(

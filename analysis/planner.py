@@ -132,8 +132,14 @@ class Plan:
 
 
 def load_spec(path: str | Path) -> dict[str, Any]:
-    with open(path, "rb") as fh:
-        return tomllib.load(fh)
+    """The spec's TOML as a dict (``ValueError`` naming the file when it is missing or bad)."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such spec file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from None
 
 
 def stated_assumptions(

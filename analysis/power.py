@@ -15,13 +15,18 @@ accuracies, whose power ``statsmodels.stats.power.TTestPower`` gives directly.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.special import expit, logit
+
+if TYPE_CHECKING:
+    from analysis.planner import Plan
 
 
 @dataclass
@@ -151,11 +156,7 @@ def plan_power(
     """
     source = "assumed"
     if pilot is not None:
-        from analysis.data import prepare_responses
-
-        prepared = pilot if "neutral" in pilot.columns else prepare_responses(pilot)
-        prepared = prepared[~(prepared["is_attention"] | prepared["is_practice"])]
-        est = pilot_estimates(prepared, pilot_condition)
+        est = _pilot_effects(pilot, pilot_condition)
         accuracy = est[0] if accuracy is None else accuracy
         sd_judge = est[1] if sd_judge is None else sd_judge
         sd_article = est[2] if sd_article is None else sd_article
@@ -166,6 +167,50 @@ def plan_power(
         raise ValueError(f"accuracy must be in (0, 1), got {accuracy}")
     if sd_judge < 0 or sd_article < 0:
         raise ValueError("sd_judge and sd_article must be >= 0")
+    grid, analytic = _power_grid(
+        accuracy, sd_judge, sd_article, judges, articles, alpha=alpha, n_sims=n_sims, seed=seed
+    )
+    note = (
+        "More judges cannot make up for too few articles: with article SD "
+        f"{sd_article:.2f}, power is capped by the number of articles."
+    )
+    return PowerPlan(
+        accuracy=float(accuracy),
+        sd_judge=float(sd_judge),
+        sd_article=float(sd_article),
+        alpha=alpha,
+        target=target,
+        n_sims=n_sims,
+        seed=seed,
+        grid=grid,
+        smallest=_smallest_judges(grid, target),
+        source=source,
+        analytic=analytic,
+        note=note,
+    )
+
+
+def _pilot_effects(pilot: pd.DataFrame, condition: str | None) -> tuple[float, float, float]:
+    """:func:`pilot_estimates` on the scored rows of a raw or prepared pilot frame."""
+    from analysis.data import prepare_responses
+
+    prepared = pilot if "neutral" in pilot.columns else prepare_responses(pilot)
+    prepared = prepared[~(prepared["is_attention"] | prepared["is_practice"])]
+    return pilot_estimates(prepared, condition)
+
+
+def _power_grid(
+    accuracy: float,
+    sd_judge: float,
+    sd_article: float,
+    judges: Sequence[int],
+    articles: Sequence[int],
+    *,
+    alpha: float,
+    n_sims: int,
+    seed: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Simulated power per (judges, articles), and the analytic check beside it."""
     rows = []
     analytic = []
     for a in articles:
@@ -198,7 +243,11 @@ def plan_power(
                     ),
                 }
             )
-    grid = pd.DataFrame(rows)
+    return pd.DataFrame(rows), pd.DataFrame(analytic)
+
+
+def _smallest_judges(grid: pd.DataFrame, target: float) -> pd.DataFrame:
+    """Per article count: the fewest judges in the grid reaching ``target`` (NaN: none)."""
     smallest = []
     for a, sub in grid.groupby("articles"):
         ok = sub[sub["power"] >= target]
@@ -209,24 +258,7 @@ def plan_power(
                 "max_power_in_grid": float(sub["power"].max()),
             }
         )
-    note = (
-        "More judges cannot make up for too few articles: with article SD "
-        f"{sd_article:.2f}, power is capped by the number of articles."
-    )
-    return PowerPlan(
-        accuracy=float(accuracy),
-        sd_judge=float(sd_judge),
-        sd_article=float(sd_article),
-        alpha=alpha,
-        target=target,
-        n_sims=n_sims,
-        seed=seed,
-        grid=grid,
-        smallest=pd.DataFrame(smallest),
-        source=source,
-        analytic=pd.DataFrame(analytic),
-        note=note,
-    )
+    return pd.DataFrame(smallest)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,68 +267,12 @@ def main(argv: list[str] | None = None) -> int:
     Power for the study's own tests (difference from the control, Holm; TOST equivalence to
     chance with the spec's margin) over judges per list; see :mod:`analysis.planner`.
     """
-    import argparse
     import json
     import sys
 
-    from analysis.planner import (
-        TESTS,
-        PlanDesign,
-        load_spec,
-        pilot_assumptions,
-        plan_study,
-        stated_assumptions,
-    )
-
-    ap = argparse.ArgumentParser(prog="python -m analysis.power", description=main.__doc__)
-    ap.add_argument("--spec", required=True, help="the study's TOML spec")
-    ap.add_argument("--condition", help="model condition to plan for (asked if several)")
-    ap.add_argument("--test", choices=TESTS, default="t", help="difference test (default t)")
-    ap.add_argument("--accuracy", action="append", default=[], metavar="NAME=P")
-    ap.add_argument("--sd-judge", type=float)
-    ap.add_argument("--sd-article", type=float)
-    ap.add_argument("--neutral-rate", type=float, default=0.0)
-    ap.add_argument("--pilot", help="pilot export folder or responses.csv")
-    ap.add_argument("--judges", default="5,10,15,20,30,40,60,80", help="judges per list")
-    ap.add_argument("--target", type=float, default=0.8)
-    ap.add_argument("--n-sims", type=int, default=400)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--json", action="store_true", help="print the plan as JSON")
-    args = ap.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
-        design = PlanDesign.from_spec(load_spec(args.spec))
-        models = [c for c in design.conditions if c != design.control]
-        condition = args.condition or (models[0] if len(models) == 1 else None)
-        if condition is None:
-            raise ValueError(
-                f"choose the condition to plan for: --condition {{{','.join(models)}}}"
-            )
-        acc = {}
-        for item in args.accuracy:
-            name, _, value = item.partition("=")
-            acc[name] = float(value)
-        stated = stated_assumptions(
-            design,
-            accuracy=acc,
-            sd_judge=args.sd_judge,
-            sd_article=args.sd_article,
-            neutral_rate=args.neutral_rate,
-        )
-        assumptions = stated
-        if args.pilot:
-            from analysis.data import load_export
-
-            assumptions = pilot_assumptions(load_export(args.pilot).responses, design, stated)
-        plan = plan_study(
-            design,
-            assumptions,
-            condition=condition,
-            test=args.test,
-            judges_per_list=[int(x) for x in args.judges.split(",")],
-            target=args.target,
-            n_sims=args.n_sims,
-            seed=args.seed,
-        )
+        plan = _plan_from_args(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -316,6 +292,68 @@ def main(argv: list[str] | None = None) -> int:
     for line in plan.sentences():
         print(line)
     return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    from analysis.planner import TESTS
+
+    ap = argparse.ArgumentParser(prog="python -m analysis.power", description=main.__doc__)
+    ap.add_argument("--spec", required=True, help="the study's TOML spec")
+    ap.add_argument("--condition", help="model condition to plan for (asked if several)")
+    ap.add_argument("--test", choices=TESTS, default="t", help="difference test (default t)")
+    ap.add_argument("--accuracy", action="append", default=[], metavar="NAME=P")
+    ap.add_argument("--sd-judge", type=float)
+    ap.add_argument("--sd-article", type=float)
+    ap.add_argument("--neutral-rate", type=float, default=0.0)
+    ap.add_argument("--pilot", help="pilot export folder or responses.csv")
+    ap.add_argument("--judges", default="5,10,15,20,30,40,60,80", help="judges per list")
+    ap.add_argument("--target", type=float, default=0.8)
+    ap.add_argument("--n-sims", type=int, default=400)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true", help="print the plan as JSON")
+    return ap
+
+
+def _plan_from_args(args: argparse.Namespace) -> Plan:
+    """The planner run the command line asks for (``ValueError`` on a bad request)."""
+    from analysis.planner import (
+        PlanDesign,
+        load_spec,
+        pilot_assumptions,
+        plan_study,
+        stated_assumptions,
+    )
+
+    design = PlanDesign.from_spec(load_spec(args.spec))
+    models = [c for c in design.conditions if c != design.control]
+    condition = args.condition or (models[0] if len(models) == 1 else None)
+    if condition is None:
+        raise ValueError(f"choose the condition to plan for: --condition {{{','.join(models)}}}")
+    acc = {}
+    for item in args.accuracy:
+        name, _, value = item.partition("=")
+        acc[name] = float(value)
+    assumptions = stated_assumptions(
+        design,
+        accuracy=acc,
+        sd_judge=args.sd_judge,
+        sd_article=args.sd_article,
+        neutral_rate=args.neutral_rate,
+    )
+    if args.pilot:
+        from analysis.data import load_export
+
+        assumptions = pilot_assumptions(load_export(args.pilot).responses, design, assumptions)
+    return plan_study(
+        design,
+        assumptions,
+        condition=condition,
+        test=args.test,
+        judges_per_list=[int(x) for x in args.judges.split(",")],
+        target=args.target,
+        n_sims=args.n_sims,
+        seed=args.seed,
+    )
 
 
 if __name__ == "__main__":

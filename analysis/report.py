@@ -10,6 +10,7 @@ its own. Wide tables scroll inside their own box; a print stylesheet lays the pa
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,95 +77,131 @@ def findings(res: Results) -> list[str]:
     """The first screen's sentences, each built from numbers shown in the tables below."""
     s = res.sections
     out: list[str] = []
-    rec = s.get("study_record") or {}
     ex = s.get("exclusions")
-    if ex is not None and len(ex["flow"]):
-        flow = ex["flow"]
-        first = flow[flow["step"] == flow["step"].min()]["judges"].sum()
-        last = flow[flow["step"] == flow["step"].max()]["judges"].sum()
-        out.append(
-            f"{int(last)} of {int(first)} judges remain after the pre-declared exclusions; "
-            f"{rec.get('judgments_analysed', 0)} judgments on {rec.get('articles', 0)} "
-            "articles are analysed."
-        )
-    pt = s.get("paper_table")
-    if pt is None:
+    if ex is not None and len(ex.flow):
+        out.append(_flow_sentence(ex.flow, s.get("study_record")))
+    if s.get("paper_table") is None:
         out.append("Accuracy is not estimable: no scored judgments remain.")
         return out
-    table = pt["table"].set_index("condition")
-    vs = s.get("vs_control")
-    vs_t = vs["table"].set_index("condition") if vs is not None and len(vs["table"]) else None
-    bt = s.get("bootstrap")
-    acc_b = (
-        bt["table"][bt["table"]["statistic"] == "accuracy"].set_index("condition")
-        if bt is not None
-        else None
-    )
-    eq = s.get("equivalence")
-    eq_t = eq["table"].set_index("condition") if eq is not None and len(eq["table"]) else None
-    margin = eq["margin"] if eq is not None else None
-    measure = "chose the human text" if res.protocol == "paired" else "were right"
+    tables = _ConditionTables.of(res)
     for c in res.conditions:
-        if c not in table.index:
-            continue
-        r = table.loc[c]
-        parts = [
-            f"{c}: judges {measure} {_pct(r['mean_accuracy'])} of the time "
-            f"(95% CI {_pct(r['ci_low'])} to {_pct(r['ci_high'])}, the paper's t-interval"
-        ]
-        if acc_b is not None and c in acc_b.index:
-            lo, hi = acc_b.loc[c, "ci_low"], acc_b.loc[c, "ci_high"]
-            parts[0] += f"; two-way bootstrap {_pct(lo)} to {_pct(hi)})."
-            if np.isfinite(lo) and np.isfinite(hi):
-                parts.append(
-                    "That differs from chance (the bootstrap interval excludes 50%)."
-                    if lo > 0.5 or hi < 0.5
-                    else "That does not differ from chance (the bootstrap interval includes 50%)."
-                )
-        else:
-            parts[0] += ")."
-        if vs_t is not None and c in vs_t.index and res.control:
-            v = vs_t.loc[c]
-            ph = v.get("p_student_holm", np.nan)
-            mh = v.get("mixed_p_holm", np.nan)
-            ctl = _pct(table.loc[res.control, "mean_accuracy"])
-            if np.isfinite(ph):
-                verdict = (
-                    "differs from" if ph < pt["alpha"] else "does not differ significantly from"
-                )
-                extra = f"; mixed model Holm p = {_fmt(mh)}" if np.isfinite(mh) else ""
-                parts.append(
-                    f"It {verdict} the control ({ctl}): Student t = {_fmt(v['t_student'])}, "
-                    f"Holm-adjusted p = {_fmt(ph)}{extra}."
-                )
-        if eq_t is not None and c in eq_t.index:
-            e = eq_t.loc[c]
-            if np.isfinite(e["p_tost"]):
-                parts.append(
-                    (
-                        f"It is equivalent to chance within ±{100 * margin:g} points "
-                        if e["equivalent_t"]
-                        else f"It is not shown equivalent to chance within ±{100 * margin:g} "
-                        "points "
-                    )
-                    + f"(TOST p = {_fmt(e['p_tost'])})."
-                )
-        out.append(" ".join(parts))
+        if c in tables.paper.index:
+            out.append(" ".join(_condition_sentences(c, tables, res)))
     for sec in SECTIONS:
         data = s.get(sec.key)
         if data is None:
             continue
         if sec.findings is not None:
             out.extend(sec.findings(data, res))
-        elif sec.html is None and callable(getattr(data, "findings", None)):
+        elif callable(getattr(data, "findings", None)):
             out.extend(data.findings())
     return out
+
+
+def _flow_sentence(flow: pd.DataFrame, rec: Any) -> str:
+    first = flow[flow["step"] == flow["step"].min()]["judges"].sum()
+    last = flow[flow["step"] == flow["step"].max()]["judges"].sum()
+    judgments = rec.judgments_analysed if rec is not None else 0
+    articles = rec.articles if rec is not None else 0
+    return (
+        f"{int(last)} of {int(first)} judges remain after the pre-declared exclusions; "
+        f"{judgments} judgments on {articles} articles are analysed."
+    )
+
+
+@dataclass
+class _ConditionTables:
+    """The tables the sentences read, indexed by condition (None: not built or empty)."""
+
+    paper: pd.DataFrame
+    alpha: float
+    boot_accuracy: pd.DataFrame | None
+    vs_control: pd.DataFrame | None
+    equivalence: pd.DataFrame | None
+    margin: float | None
+
+    @classmethod
+    def of(cls, res: Results) -> _ConditionTables:
+        s = res.sections
+        pt, bt, vs, eq = (
+            s["paper_table"],
+            s.get("bootstrap"),
+            s.get("vs_control"),
+            s.get("equivalence"),
+        )
+        return cls(
+            paper=pt.table.set_index("condition"),
+            alpha=pt.alpha,
+            boot_accuracy=bt.table[bt.table["statistic"] == "accuracy"].set_index("condition")
+            if bt is not None
+            else None,
+            vs_control=vs.table.set_index("condition")
+            if vs is not None and len(vs.table)
+            else None,
+            equivalence=eq.table.set_index("condition")
+            if eq is not None and len(eq.table)
+            else None,
+            margin=eq.margin if eq is not None else None,
+        )
+
+
+def _condition_sentences(c: str, t: _ConditionTables, res: Results) -> list[str]:
+    """Accuracy with both intervals, then against chance, the control and equivalence."""
+    r = t.paper.loc[c]
+    measure = "chose the human text" if res.protocol == "paired" else "were right"
+    parts = [
+        f"{c}: judges {measure} {_pct(r['mean_accuracy'])} of the time "
+        f"(95% CI {_pct(r['ci_low'])} to {_pct(r['ci_high'])}, the paper's t-interval"
+    ]
+    if t.boot_accuracy is not None and c in t.boot_accuracy.index:
+        lo, hi = t.boot_accuracy.loc[c, "ci_low"], t.boot_accuracy.loc[c, "ci_high"]
+        parts[0] += f"; two-way bootstrap {_pct(lo)} to {_pct(hi)})."
+        if np.isfinite(lo) and np.isfinite(hi):
+            parts.append(
+                "That differs from chance (the bootstrap interval excludes 50%)."
+                if lo > 0.5 or hi < 0.5
+                else "That does not differ from chance (the bootstrap interval includes 50%)."
+            )
+    else:
+        parts[0] += ")."
+    if t.vs_control is not None and c in t.vs_control.index and res.control:
+        parts.extend(_control_sentence(t.vs_control.loc[c], t, res.control))
+    if t.equivalence is not None and c in t.equivalence.index:
+        parts.extend(_equivalence_sentence(t.equivalence.loc[c], t.margin))
+    return parts
+
+
+def _control_sentence(v: pd.Series, t: _ConditionTables, control: str) -> list[str]:
+    ph = v.get("p_student_holm", np.nan)
+    mh = v.get("mixed_p_holm", np.nan)
+    ctl = _pct(t.paper.loc[control, "mean_accuracy"])
+    if not np.isfinite(ph):
+        return []
+    verdict = "differs from" if ph < t.alpha else "does not differ significantly from"
+    extra = f"; mixed model Holm p = {_fmt(mh)}" if np.isfinite(mh) else ""
+    return [
+        f"It {verdict} the control ({ctl}): Student t = {_fmt(v['t_student'])}, "
+        f"Holm-adjusted p = {_fmt(ph)}{extra}."
+    ]
+
+
+def _equivalence_sentence(e: pd.Series, margin: float) -> list[str]:
+    if not np.isfinite(e["p_tost"]):
+        return []
+    return [
+        (
+            f"It is equivalent to chance within ±{100 * margin:g} points "
+            if e["equivalent_t"]
+            else f"It is not shown equivalent to chance within ±{100 * margin:g} points "
+        )
+        + f"(TOST p = {_fmt(e['p_tost'])})."
+    ]
 
 
 def _body(res: Results, figures: dict[str, bytes | None], level: int = 1) -> str:
     s = res.sections
     out = []
-    rec = s.get("study_record") or {}
+    rec = s.get("study_record")
     if res.population == "simulated":
         out.append(
             "<div class='banner'>ALL JUDGES IN THIS ANALYSIS ARE SIMULATED. These numbers "
@@ -183,14 +220,14 @@ def _body(res: Results, figures: dict[str, bytes | None], level: int = 1) -> str
         "<section id='summary'><h2>Summary (the paper's layout, with better-founded "
         "intervals)</h2>" + _table(summary_table(res), label="summary")
     )
-    eq = s.get("equivalence")
+    eq, pt = s.get("equivalence"), s.get("paper_table")
     out.append(
         _p(
-            f"Protocol: {res.protocol}. Judgments analysed: {rec.get('judgments_analysed')}; "
-            f"judges: {rec.get('judges_analysed')}; articles: {rec.get('articles')}. Control: "
-            f"{res.control or 'none'}. alpha = {(s.get('paper_table') or {}).get('alpha', '–')}, "
-            f"equivalence margin ±{eq['margin'] if eq else '–'}, bootstrap B = "
-            f"{rec.get('n_boot')}, seed {rec.get('analysis_seed')}."
+            f"Protocol: {res.protocol}. Judgments analysed: {_field(rec, 'judgments_analysed')}; "
+            f"judges: {_field(rec, 'judges_analysed')}; articles: {_field(rec, 'articles')}. "
+            f"Control: {res.control or 'none'}. alpha = {pt.alpha if pt else '–'}, "
+            f"equivalence margin ±{eq.margin if eq else '–'}, bootstrap B = "
+            f"{_field(rec, 'n_boot')}, seed {_field(rec, 'analysis_seed')}."
         )
         + "</section>"
     )
@@ -199,19 +236,23 @@ def _body(res: Results, figures: dict[str, bytes | None], level: int = 1) -> str
     return "".join(out)
 
 
+def _field(record: Any, name: str) -> Any:
+    return getattr(record, name) if record is not None else None
+
+
 def summary_table(res: Results) -> pd.DataFrame:
     """One row per condition: the paper's estimate beside the better-founded ones."""
     s = res.sections
     if s.get("paper_table") is None:
         return pd.DataFrame()
-    pt = s["paper_table"]["table"].set_index("condition")
-    bt = s["bootstrap"]["table"] if s.get("bootstrap") else pd.DataFrame(columns=["statistic"])
+    pt = s["paper_table"].table.set_index("condition")
+    bt = s["bootstrap"].table if s.get("bootstrap") else pd.DataFrame(columns=["statistic"])
     acc_b = bt[bt["statistic"] == "accuracy"].set_index("condition")
     auc_b = bt[bt["statistic"] == "auc"].set_index("condition")
-    mixed = (s.get("mixed_model") or {}).get("primary")
+    mixed = s["mixed_model"].fits.get("primary") if s.get("mixed_model") else None
     mc = mixed.conditions.set_index("condition") if mixed is not None else None
-    eq = s["equivalence"]["table"].set_index("condition") if s.get("equivalence") else None
-    sdt = s["sdt"]["table"].set_index("condition") if s.get("sdt") else None
+    eq = s["equivalence"].table.set_index("condition") if s.get("equivalence") else None
+    sdt = s["sdt"].table.set_index("condition") if s.get("sdt") else None
     rows = []
     for c in res.conditions:
         if c not in pt.index:
@@ -268,19 +309,19 @@ def _figures(res: Results) -> dict[str, bytes | None]:
 
 
 _CSV: tuple[tuple[str, str, Any], ...] = (
-    ("exclusion_flow", "exclusions", lambda d: d["flow"]),
-    ("paper_table", "paper_table", lambda d: d["table"]),
-    ("vs_control", "vs_control", lambda d: d["table"]),
-    ("sdt", "sdt", lambda d: d["table"]),
-    ("equivalence", "equivalence", lambda d: d["table"]),
-    ("roc", "roc", lambda d: d["table"]),
-    ("bootstrap", "bootstrap", lambda d: d["table"]),
-    ("difficulty", "difficulty", lambda d: d["table"]),
-    ("timing", "timing", lambda d: d["table"]),
+    ("exclusion_flow", "exclusions", lambda d: d.flow),
+    ("paper_table", "paper_table", lambda d: d.table),
+    ("vs_control", "vs_control", lambda d: d.table),
+    ("sdt", "sdt", lambda d: d.table),
+    ("equivalence", "equivalence", lambda d: d.table),
+    ("roc", "roc", lambda d: d.table),
+    ("bootstrap", "bootstrap", lambda d: d.table),
+    ("difficulty", "difficulty", lambda d: d.table),
+    ("timing", "timing", lambda d: d.table),
     ("calibration", "calibration", lambda d: d.table),
-    ("agreement", "agreement", lambda d: d["table"]),
+    ("agreement", "agreement", lambda d: d.table),
     ("power_grid", "power", lambda d: d.grid),
-    ("paired", "paired", lambda d: d["table"]),
+    ("paired", "paired", lambda d: d.table),
 )
 
 
@@ -290,10 +331,23 @@ def _tables(res: Results) -> dict[str, pd.DataFrame]:
     for name, key, get in _CSV:
         if s.get(key) is not None:
             out[name] = get(s[key])
-    for outcome, fit in (s.get("mixed_model") or {}).items():
+    for outcome, fit in (s["mixed_model"].fits if s.get("mixed_model") else {}).items():
         out[f"mixed_{outcome}_conditions"] = fit.conditions
         out[f"mixed_{outcome}_fixed"] = fit.fixed
     return out
+
+
+def _write_figures(figures: dict[str, bytes | None], out: Path, written: dict[str, Path]) -> None:
+    """Each figure drawn as ``name.png``, and ``name.svg`` beside it when it has one."""
+    for name, data in figures.items():
+        if data is not None:
+            p = out / f"{name}.png"
+            p.write_bytes(data)
+            written[name] = p
+            if getattr(data, "svg", None):
+                p = out / f"{name}.svg"
+                p.write_text(data.svg, encoding="utf-8")
+                written[f"{name}.svg"] = p
 
 
 def write_report(results: Results, out_dir: str | Path) -> dict[str, Path]:
@@ -306,15 +360,7 @@ def write_report(results: Results, out_dir: str | Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     figures = _figures(results)
-    for name, data in figures.items():
-        if data is not None:
-            p = out / f"{name}.png"
-            p.write_bytes(data)
-            written[name] = p
-            if getattr(data, "svg", None):
-                p = out / f"{name}.svg"
-                p.write_text(data.svg, encoding="utf-8")
-                written[f"{name}.svg"] = p
+    _write_figures(figures, out, written)
     for name, frame in _tables(results).items():
         if frame is not None and len(frame):
             p = out / f"{name}.csv"
@@ -332,16 +378,16 @@ def write_report(results: Results, out_dir: str | Path) -> dict[str, Path]:
             + "</section>"
         )
     rec = results["study_record"]
-    title = f"Newseval report: {rec.get('study') or 'study'}"
+    title = f"Newseval report: {rec.study or 'study'}"
     pop = " — SIMULATED JUDGES" if results.population == "simulated" else ""
     doc = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{_esc(title + pop)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{_esc(title)}{_esc(pop)}</h1>"
-        f"<p>Design hash: <code>{_esc(rec.get('design_hash') or 'not supplied')}</code>; "
-        f"input hash <code>{_esc(rec['input_hash'][:16])}</code>; software: "
-        f"{_esc(', '.join(f'{k} {v}' for k, v in rec['analysis_software'].items()))}.</p>"
+        f"<p>Design hash: <code>{_esc(rec.design_hash or 'not supplied')}</code>; "
+        f"input hash <code>{_esc(rec.input_hash[:16])}</code>; software: "
+        f"{_esc(', '.join(f'{k} {v}' for k, v in rec.analysis_software.items()))}.</p>"
         "</header><main>" + _body(results, figures) + sim_html + "</main></body></html>"
     )
     p = out / "report.html"

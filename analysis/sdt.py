@@ -13,6 +13,7 @@ Paired protocol (2AFC): d' = sqrt(2) z(proportion correct), per judge with the s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,76 +60,78 @@ def sdt_analysis(
     judge_cond[j_codes] = c_codes
     paired = bool(frame["paired"].any())
     if paired:
-        correct = np.nan_to_num(frame["correct"].to_numpy(dtype=float))
-        n = np.bincount(j_codes, minlength=nj).astype(float)
-        k = np.bincount(j_codes, weights=correct, minlength=nj)
-        dprime = np.sqrt(2) * stats.norm.ppf(loglinear_rate(k, n))
-        per = pd.DataFrame(
-            {
-                "condition": c_names[judge_cond],
-                "judge": j_names,
-                "trials": n,
-                "correct": k,
-                "dprime": dprime,
-                "c": np.nan,
-            }
-        )
+        counts = _paired_counts(frame, j_codes, nj)
         method = "2AFC: d' = sqrt(2) z(PC), log-linear corrected"
     else:
-        machine = frame["is_machine"].to_numpy() == 1
-        says = frame["says_machine"].to_numpy(dtype=bool)
-        n_sig = np.bincount(j_codes, weights=machine, minlength=nj)
-        n_noise = np.bincount(j_codes, weights=~machine, minlength=nj)
-        hits = np.bincount(j_codes, weights=machine & says, minlength=nj)
-        fas = np.bincount(j_codes, weights=~machine & says, minlength=nj)
-        dprime, c = dprime_c(hits, n_sig, fas, n_noise)
-        per = pd.DataFrame(
-            {
-                "condition": c_names[judge_cond],
-                "judge": j_names,
-                "hits": hits,
-                "n_machine": n_sig,
-                "false_alarms": fas,
-                "n_human": n_noise,
-                "dprime": dprime,
-                "c": c,
-            }
-        )
+        counts = _rating_counts(frame, j_codes, nj)
         method = (
             "yes/no on 'machine' (rating 4-5) vs all other answers incl. 'I don't know'; "
             "per-judge log-linear correction"
         )
+    per = pd.DataFrame({"condition": c_names[judge_cond], "judge": j_names, **counts})
     rows = []
     for name in order or list(c_names):
         sub = per[per["condition"] == name]
-        if sub.empty:
-            continue
-        d, dl, dh = _t_ci(sub["dprime"], alpha)
-        cc, cl, ch = _t_ci(sub["c"], alpha)
-        row = {
-            "condition": name,
-            "judges": len(sub),
-            "dprime_mean": d,
-            "dprime_ci_low": dl,
-            "dprime_ci_high": dh,
-            "c_mean": cc,
-            "c_ci_low": cl,
-            "c_ci_high": ch,
-        }
-        if paired:
-            pc = sub["correct"].sum() / sub["trials"].sum()
-            row["dprime_pooled"] = float(np.sqrt(2) * stats.norm.ppf(pc))
-            row["c_pooled"] = np.nan
-        else:
-            dp, cp = dprime_c(
-                sub["hits"].sum(),
-                sub["n_machine"].sum(),
-                sub["false_alarms"].sum(),
-                sub["n_human"].sum(),
-            )
-            row["dprime_pooled"] = float(dp)
-            row["c_pooled"] = float(cp)
-            row["hit_rate"] = sub["hits"].sum() / sub["n_machine"].sum()
-            row["false_alarm_rate"] = sub["false_alarms"].sum() / sub["n_human"].sum()
-        rows.append(row)
+        if not sub.empty:
+            rows.append(_condition_row(name, sub, paired, alpha))
     return SdtResult(per_judge=per, table=pd.DataFrame(rows), method=method)
+
+
+def _paired_counts(frame: pd.DataFrame, j_codes: np.ndarray, nj: int) -> dict[str, np.ndarray]:
+    """Per judge: trials, correct choices, d' = sqrt(2) z(corrected proportion correct)."""
+    correct = np.nan_to_num(frame["correct"].to_numpy(dtype=float))
+    n = np.bincount(j_codes, minlength=nj).astype(float)
+    k = np.bincount(j_codes, weights=correct, minlength=nj)
+    dprime = np.sqrt(2) * stats.norm.ppf(loglinear_rate(k, n))
+    return {"trials": n, "correct": k, "dprime": dprime, "c": np.nan}
+
+
+def _rating_counts(frame: pd.DataFrame, j_codes: np.ndarray, nj: int) -> dict[str, np.ndarray]:
+    """Per judge: hits, machine texts, false alarms, human texts, d' and c."""
+    machine = frame["is_machine"].to_numpy() == 1
+    says = frame["says_machine"].to_numpy(dtype=bool)
+    n_sig = np.bincount(j_codes, weights=machine, minlength=nj)
+    n_noise = np.bincount(j_codes, weights=~machine, minlength=nj)
+    hits = np.bincount(j_codes, weights=machine & says, minlength=nj)
+    fas = np.bincount(j_codes, weights=~machine & says, minlength=nj)
+    dprime, c = dprime_c(hits, n_sig, fas, n_noise)
+    return {
+        "hits": hits,
+        "n_machine": n_sig,
+        "false_alarms": fas,
+        "n_human": n_noise,
+        "dprime": dprime,
+        "c": c,
+    }
+
+
+def _condition_row(name: str, sub: pd.DataFrame, paired: bool, alpha: float) -> dict[str, Any]:
+    """Mean d' and c over the condition's judges with t intervals, and the pooled values."""
+    d, dl, dh = _t_ci(sub["dprime"], alpha)
+    cc, cl, ch = _t_ci(sub["c"], alpha)
+    row = {
+        "condition": name,
+        "judges": len(sub),
+        "dprime_mean": d,
+        "dprime_ci_low": dl,
+        "dprime_ci_high": dh,
+        "c_mean": cc,
+        "c_ci_low": cl,
+        "c_ci_high": ch,
+    }
+    if paired:
+        pc = sub["correct"].sum() / sub["trials"].sum()
+        row["dprime_pooled"] = float(np.sqrt(2) * stats.norm.ppf(pc))
+        row["c_pooled"] = np.nan
+    else:
+        dp, cp = dprime_c(
+            sub["hits"].sum(),
+            sub["n_machine"].sum(),
+            sub["false_alarms"].sum(),
+            sub["n_human"].sum(),
+        )
+        row["dprime_pooled"] = float(dp)
+        row["c_pooled"] = float(cp)
+        row["hit_rate"] = sub["hits"].sum() / sub["n_machine"].sum()
+        row["false_alarm_rate"] = sub["false_alarms"].sum() / sub["n_human"].sum()
+    return row

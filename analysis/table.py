@@ -121,9 +121,60 @@ def paper_table(
     for column in ("condition", "judge", "correct"):
         if column not in frame.columns:
             raise ValueError(f"paper_table needs column {column!r}")
-    j_codes, j_names = _judge_codes(frame)
     c_codes, c_names = _codes(frame["condition"])
-    n_cond = len(c_names)
+    per_cond = _condition_stats(frame, c_codes, len(c_names), alpha)
+    if control is None:
+        control = _default_control(frame, c_names)
+    table = pd.DataFrame(
+        {
+            "condition": c_names.astype(object),
+            "judges": per_cond.judges,
+            "judges_scored": per_cond.k,
+            "judgments": per_cond.judgments,
+            "mean_accuracy": per_cond.mean,
+            "sd_accuracy": np.sqrt(per_cond.var),
+            "ci_low": per_cond.mean - per_cond.tcrit * per_cond.se,
+            "ci_high": per_cond.mean + per_cond.tcrit * per_cond.se,
+            "idk_rate": per_cond.neutral / per_cond.judgments,
+        }
+    )
+    if "params" in frame.columns:
+        params = pd.Series(frame["params"].to_numpy(dtype=float)).groupby(c_codes).first()
+        table.insert(1, "params", params.reindex(range(len(c_names))).to_numpy())
+    for col in ("t_student", "p_student", "df_welch", "t_welch", "p_welch"):
+        table[col] = np.nan
+    if control is not None and control in set(c_names):
+        _add_tests_vs_control(table, per_cond, int(np.flatnonzero(c_names == control)[0]))
+    elif control is not None:
+        raise ValueError(f"control condition {control!r} has no scored judgments")
+    table["p_student_holm"] = holm(table["p_student"].to_numpy())
+    table["p_welch_holm"] = holm(table["p_welch"].to_numpy())
+    if order is not None:
+        table = table.set_index("condition").reindex([c for c in order if c in set(c_names)])
+        table = table.reset_index()
+    else:
+        table = _default_order(table, control)
+    return PaperTable(table=table.reset_index(drop=True), control=control, alpha=alpha)
+
+
+@dataclass
+class _ConditionStats:
+    """Per condition (in ``_codes`` order): judges, per-judge accuracy moments, judgments."""
+
+    judges: np.ndarray  # all judges
+    k: np.ndarray  # judges with an accuracy (at least one answer other than "I don't know")
+    mean: np.ndarray
+    var: np.ndarray
+    se: np.ndarray
+    tcrit: np.ndarray
+    judgments: np.ndarray
+    neutral: np.ndarray  # "I don't know" answers
+
+
+def _condition_stats(
+    frame: pd.DataFrame, c_codes: np.ndarray, n_cond: int, alpha: float
+) -> _ConditionStats:
+    j_codes, j_names = _judge_codes(frame)
     neutral = _neutral(frame)
     answered = ~neutral
     correct = frame["correct"].to_numpy(dtype=float)
@@ -135,71 +186,57 @@ def paper_table(
     has = nn > 0
     acc = np.divide(nc, nn, out=np.zeros_like(nc), where=has)
     k = np.bincount(judge_cond[has], minlength=n_cond)
-    total_judges = np.bincount(judge_cond, minlength=n_cond)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.bincount(judge_cond[has], weights=acc[has], minlength=n_cond) / k
         dev = acc[has] - mean[judge_cond[has]]
         var = np.bincount(judge_cond[has], weights=dev * dev, minlength=n_cond) / (k - 1)
         se = np.sqrt(var / k)
         tcrit = stats.t.ppf(1 - alpha / 2, k - 1)
-    n_judgments = np.bincount(c_codes, minlength=n_cond)
-    n_neutral = np.bincount(c_codes, weights=neutral, minlength=n_cond)
-
-    if control is None:
-        if "is_control" in frame.columns:
-            ctl = pd.unique(frame["condition"].to_numpy()[frame["is_control"].to_numpy(dtype=bool)])
-            control = str(ctl[0]) if len(ctl) else None
-        if control is None and "control" in set(c_names):
-            control = "control"
-    table = pd.DataFrame(
-        {
-            "condition": c_names.astype(object),
-            "judges": total_judges,
-            "judges_scored": k,
-            "judgments": n_judgments,
-            "mean_accuracy": mean,
-            "sd_accuracy": np.sqrt(var),
-            "ci_low": mean - tcrit * se,
-            "ci_high": mean + tcrit * se,
-            "idk_rate": n_neutral / n_judgments,
-        }
+    return _ConditionStats(
+        judges=np.bincount(judge_cond, minlength=n_cond),
+        k=k,
+        mean=mean,
+        var=var,
+        se=se,
+        tcrit=tcrit,
+        judgments=np.bincount(c_codes, minlength=n_cond),
+        neutral=np.bincount(c_codes, weights=neutral, minlength=n_cond),
     )
-    if "params" in frame.columns:
-        params = pd.Series(frame["params"].to_numpy(dtype=float)).groupby(c_codes).first()
-        table.insert(1, "params", params.reindex(range(n_cond)).to_numpy())
-    for col in ("t_student", "p_student", "df_welch", "t_welch", "p_welch"):
-        table[col] = np.nan
-    if control is not None and control in set(c_names):
-        ci = int(np.flatnonzero(c_names == control)[0])
-        n0, m0, v0 = k[ci], mean[ci], var[ci]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            df_s = n0 + k - 2
-            sp2 = ((n0 - 1) * v0 + (k - 1) * var) / df_s
-            t_s = (m0 - mean) / np.sqrt(sp2 * (1 / n0 + 1 / k))
-            a, b = v0 / n0, var / k
-            df_w = (a + b) ** 2 / (a**2 / (n0 - 1) + b**2 / (k - 1))
-            t_w = (m0 - mean) / np.sqrt(a + b)
-        p_s = 2 * stats.t.sf(np.abs(t_s), df_s)
-        p_w = 2 * stats.t.sf(np.abs(t_w), df_w)
-        others = np.arange(n_cond) != ci
-        for name, values in (
-            ("t_student", t_s),
-            ("p_student", p_s),
-            ("df_welch", df_w),
-            ("t_welch", t_w),
-            ("p_welch", p_w),
-        ):
-            table[name] = np.where(others, values, np.nan)
-    elif control is not None:
-        raise ValueError(f"control condition {control!r} has no scored judgments")
-    table["p_student_holm"] = holm(table["p_student"].to_numpy())
-    table["p_welch_holm"] = holm(table["p_welch"].to_numpy())
-    if order is not None:
-        table = table.set_index("condition").reindex([c for c in order if c in set(c_names)])
-        table = table.reset_index()
-    else:
-        table = _default_order(table, control)
-    return PaperTable(table=table.reset_index(drop=True), control=control, alpha=alpha)
+
+
+def _default_control(frame: pd.DataFrame, c_names: np.ndarray) -> str | None:
+    """The condition flagged ``is_control``, else one named "control", else none."""
+    control = None
+    if "is_control" in frame.columns:
+        ctl = pd.unique(frame["condition"].to_numpy()[frame["is_control"].to_numpy(dtype=bool)])
+        control = str(ctl[0]) if len(ctl) else None
+    if control is None and "control" in set(c_names):
+        control = "control"
+    return control
+
+
+def _add_tests_vs_control(table: pd.DataFrame, s: _ConditionStats, ci: int) -> None:
+    """Student and Welch t of (control - condition) on per-judge accuracy, into ``table``."""
+    k, mean, var = s.k, s.mean, s.var
+    n0, m0, v0 = k[ci], mean[ci], var[ci]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df_s = n0 + k - 2
+        sp2 = ((n0 - 1) * v0 + (k - 1) * var) / df_s
+        t_s = (m0 - mean) / np.sqrt(sp2 * (1 / n0 + 1 / k))
+        a, b = v0 / n0, var / k
+        df_w = (a + b) ** 2 / (a**2 / (n0 - 1) + b**2 / (k - 1))
+        t_w = (m0 - mean) / np.sqrt(a + b)
+    p_s = 2 * stats.t.sf(np.abs(t_s), df_s)
+    p_w = 2 * stats.t.sf(np.abs(t_w), df_w)
+    others = np.arange(len(k)) != ci
+    for name, values in (
+        ("t_student", t_s),
+        ("p_student", p_s),
+        ("df_welch", df_w),
+        ("t_welch", t_w),
+        ("p_welch", p_w),
+    ):
+        table[name] = np.where(others, values, np.nan)
 
 
 def _default_order(table: pd.DataFrame, control: str | None) -> pd.DataFrame:

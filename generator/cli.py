@@ -84,10 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from tqdm import tqdm
-
     from .backends import open_backend
-    from .run import run_batch
     from .selection import select_candidate
 
     args = build_parser().parse_args(argv)
@@ -96,14 +93,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     by_key = {t.key: t for t in targets}
     if len(by_key) != len(targets):
         raise SystemExit("duplicate ids in --titles")
-    context: list[ContextArticle] = []
-    if args.context_articles:
-        if args.context_file is None:
-            raise SystemExit(
-                "--context-articles needs --context-file (or pass --context-articles 0)"
+    context = _context(args, by_key.keys())
+    decoding, selection = _settings(args)
+    entry = get_model(args.model or default_model_name(args.registry), args.registry)
+    backend = open_backend(entry, threads=args.threads, device=args.device)
+    start = time.perf_counter()
+    by_target = _generate(backend, args, targets, context, decoding, selection)
+    failed = 0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", encoding="utf-8") as out:
+        for target in targets:
+            result = select_candidate(
+                by_target[target.key], human_body=target.human_body, selection=selection
             )
-        pool = [_context_article(r) for r in _read_jsonl(args.context_file)]
-        context = choose_context(pool, by_key.keys(), args.context_articles, args.seed)
+            failed += result.chosen is None
+            record = _output_record(target, result, selection)
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    report = contamination_warnings({_key(r): r.get("date") for r in rows}, entry.training_cutoff)
+    print(
+        f"{len(targets)} titles, {failed} failed, {time.perf_counter() - start:.1f} s; "
+        f"contamination: {report.summary}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _context(args: argparse.Namespace, target_keys) -> list[ContextArticle]:
+    """The few-shot context articles drawn from --context-file (none for k = 0)."""
+    if not args.context_articles:
+        return []
+    if args.context_file is None:
+        raise SystemExit("--context-articles needs --context-file (or pass --context-articles 0)")
+    pool = [_context_article(r) for r in _read_jsonl(args.context_file)]
+    return choose_context(pool, target_keys, args.context_articles, args.seed)
+
+
+def _settings(args: argparse.Namespace) -> tuple[DecodingSettings, SelectionSettings]:
     decoding = DecodingSettings(
         temperature=args.temperature,
         top_p=args.top_p,
@@ -117,13 +142,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         min_words_ratio=args.min_words_ratio,
         min_distinct_4gram=args.min_distinct_4gram,
     )
-    entry = get_model(args.model or default_model_name(args.registry), args.registry)
-    backend = open_backend(entry, threads=args.threads, device=args.device)
+    return decoding, selection
+
+
+def _generate(
+    backend,
+    args: argparse.Namespace,
+    targets: list[Target],
+    context: list[ContextArticle],
+    decoding: DecodingSettings,
+    selection: SelectionSettings,
+) -> dict[str, list]:
+    """Every target's candidates, batch by batch, with a progress bar."""
+    from tqdm import tqdm
+
+    from .run import run_batch
+
+    by_key = {t.key: t for t in targets}
     batches = plan_batches(
         targets, candidates=selection.candidates, batch_size=args.batch_size, seed=args.seed
     )
     by_target: dict[str, list] = {t.key: [] for t in targets}
-    start = time.perf_counter()
     bar = tqdm(total=sum(b.size for b in batches), unit="text", disable=args.no_progress)
     for batch in batches:
         for candidate in run_batch(
@@ -137,41 +176,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             by_target[candidate.target_key].append(candidate)
         bar.update(batch.size)
     bar.close()
-    failed = 0
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", encoding="utf-8") as out:
-        for target in targets:
-            result = select_candidate(
-                by_target[target.key], human_body=target.human_body, selection=selection
-            )
-            failed += result.chosen is None
-            record = {
-                "key": target.key,
-                "title": target.title,
-                "subtitle": target.subtitle,
-                "status": "failed" if result.chosen is None else "ok",
-                "failed_reason": result.failed_reason,
-                "chosen_index": result.chosen.candidate_index if result.chosen else None,
-                "machine_text": result.machine_text,
-                "human_text": result.human_text,
-                "max_words": result.max_words,
-                "cut_mode": result.cut_mode,
-                "rejections": {str(k): v for k, v in result.rejections.items()},
-                "selection": selection.as_dict(),
-                "candidates": [
-                    {
-                        "candidate_index": c.candidate_index,
-                        "text": c.text,
-                        "provenance": c.provenance,
-                    }
-                    for c in result.candidates
-                ],
+    return by_target
+
+
+def _output_record(target: Target, result, selection: SelectionSettings) -> dict[str, Any]:
+    """One output line: the selection's outcome and every candidate with its provenance."""
+    return {
+        "key": target.key,
+        "title": target.title,
+        "subtitle": target.subtitle,
+        "status": "failed" if result.chosen is None else "ok",
+        "failed_reason": result.failed_reason,
+        "chosen_index": result.chosen.candidate_index if result.chosen else None,
+        "machine_text": result.machine_text,
+        "human_text": result.human_text,
+        "max_words": result.max_words,
+        "cut_mode": result.cut_mode,
+        "rejections": {str(k): v for k, v in result.rejections.items()},
+        "selection": selection.as_dict(),
+        "candidates": [
+            {
+                "candidate_index": c.candidate_index,
+                "text": c.text,
+                "provenance": c.provenance,
             }
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    report = contamination_warnings({_key(r): r.get("date") for r in rows}, entry.training_cutoff)
-    print(
-        f"{len(targets)} titles, {failed} failed, {time.perf_counter() - start:.1f} s; "
-        f"contamination: {report.summary}",
-        file=sys.stderr,
-    )
-    return 0
+            for c in result.candidates
+        ],
+    }

@@ -165,6 +165,84 @@ def _batch_cache(
     return cache, None
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """The first forward pass's inputs (on the CPU), for the distinct suffixes only: the
+    candidates of one target share a suffix, prefilled once and fanned out after."""
+
+    input_ids: torch.Tensor  # (distinct, width): suffixes left-padded with pad_id
+    positions: torch.Tensor  # (distinct, width): after the prefix, skipping the padding
+    attention: torch.Tensor  # (distinct, prefix + width): the prefix, then each suffix
+    seen: torch.Tensor  # (batch, width + max_new): each row's tokens so far, -1 for none
+    fan_out: torch.Tensor | None  # the distinct suffix of each row; None if all differ
+    width: int
+    distinct: int
+
+    @classmethod
+    def of(
+        cls, suffixes: Sequence[Sequence[int]], *, pad_id: int, prefix_len: int, max_new: int
+    ) -> _Layout:
+        batch = len(suffixes)
+        width = max(len(s) for s in suffixes)
+        distinct: dict[tuple[int, ...], int] = {}
+        row_of = [distinct.setdefault(tuple(int(t) for t in s), len(distinct)) for s in suffixes]
+        fan_out = torch.tensor(row_of, dtype=torch.long) if len(distinct) < batch else None
+
+        input_ids = torch.full((len(distinct), width), pad_id, dtype=torch.long)
+        suffix_mask = torch.zeros((len(distinct), width), dtype=torch.long)
+        for row, suffix in enumerate(distinct):
+            input_ids[row, width - len(suffix) :] = torch.tensor(suffix, dtype=torch.long)
+            suffix_mask[row, width - len(suffix) :] = 1
+        seen = torch.full((batch, width + max_new), -1, dtype=torch.long)
+        for row, suffix in enumerate(suffixes):
+            seen[row, width - len(suffix) : width] = torch.tensor(list(suffix), dtype=torch.long)
+        positions = (prefix_len + suffix_mask.cumsum(-1) - 1).masked_fill(suffix_mask == 0, 1)
+        attention = torch.cat(
+            [torch.ones((len(distinct), prefix_len), dtype=torch.long), suffix_mask], dim=1
+        )
+        return cls(input_ids, positions, attention, seen, fan_out, width, len(distinct))
+
+
+def _last_logits(
+    model: torch.nn.Module,
+    cache: DynamicCache,
+    input_ids: torch.Tensor,
+    attention: torch.Tensor,
+    positions: torch.Tensor,
+) -> torch.Tensor:
+    """One forward step; the last position's logits, as float32 on the CPU."""
+    out = model(
+        input_ids=input_ids,
+        attention_mask=attention,
+        position_ids=positions,
+        past_key_values=cache,
+        use_cache=True,
+        logits_to_keep=1,
+    )
+    return out.logits[:, -1, :].to(dtype=torch.float32).cpu()
+
+
+def _take_step(
+    picked: torch.Tensor,
+    unfinished: torch.Tensor,
+    new_tokens: list[list[int]],
+    reasons: list[str | None],
+    *,
+    eos: torch.Tensor,
+    stop: Callable[[Sequence[int]], bool] | None,
+) -> None:
+    """Append each unfinished row's token; a row ends at EOS or when ``stop`` says so."""
+    for row in torch.nonzero(unfinished).flatten().tolist():
+        token = int(picked[row])
+        new_tokens[row].append(token)
+        if bool((eos == token).any()):
+            reasons[row] = "eos"
+        elif stop is not None and stop(new_tokens[row]):
+            reasons[row] = "stop_text"
+        if reasons[row] is not None:
+            unfinished[row] = False
+
+
 def decode_batch(
     model: torch.nn.Module,
     suffixes: Sequence[Sequence[int]],
@@ -195,33 +273,16 @@ def decode_batch(
         raise ValueError("one generator per row is required")
     device = model.device
     batch = len(suffixes)
-    width = max(len(s) for s in suffixes)
     prefix_len = len(prefix.ids) if prefix is not None else 0
     max_new = settings.max_new_tokens
-
-    distinct: dict[tuple[int, ...], int] = {}
-    row_of = [distinct.setdefault(tuple(int(t) for t in s), len(distinct)) for s in suffixes]
-    fan_out = torch.tensor(row_of, dtype=torch.long) if len(distinct) < batch else None
-
-    input_ids = torch.full((len(distinct), width), pad_id, dtype=torch.long)
-    suffix_mask = torch.zeros((len(distinct), width), dtype=torch.long)
-    for row, suffix in enumerate(distinct):
-        input_ids[row, width - len(suffix) :] = torch.tensor(suffix, dtype=torch.long)
-        suffix_mask[row, width - len(suffix) :] = 1
-    seen = torch.full((batch, width + max_new), -1, dtype=torch.long)
-    for row, suffix in enumerate(suffixes):
-        seen[row, width - len(suffix) : width] = torch.tensor(list(suffix), dtype=torch.long)
-    positions = (prefix_len + suffix_mask.cumsum(-1) - 1).masked_fill(suffix_mask == 0, 1)
-    attention = torch.cat(
-        [torch.ones((len(distinct), prefix_len), dtype=torch.long), suffix_mask], dim=1
-    )
-
+    layout = _Layout.of(suffixes, pad_id=pad_id, prefix_len=prefix_len, max_new=max_new)
+    width, seen, fan_out = layout.width, layout.seen, layout.fan_out
     input_ids, positions, attention = (
-        input_ids.to(device),
-        positions.to(device),
-        attention.to(device),
+        layout.input_ids.to(device),
+        layout.positions.to(device),
+        layout.attention.to(device),
     )
-    cache, shared_kv = _batch_cache(model, prefix, len(distinct), prefix_len + width + max_new)
+    cache, shared_kv = _batch_cache(model, prefix, layout.distinct, prefix_len + width + max_new)
     scope = (lambda: prefix_scope(shared_kv)) if shared_kv is not None else contextlib.nullcontext
     processors = processors_for(settings)
     eos = torch.tensor(sorted(set(eos_ids)), dtype=torch.long)
@@ -232,15 +293,7 @@ def decode_batch(
     with torch.inference_mode():
         for step in range(max_new):
             with scope():
-                out = model(
-                    input_ids=input_ids,
-                    attention_mask=attention,
-                    position_ids=positions,
-                    past_key_values=cache,
-                    use_cache=True,
-                    logits_to_keep=1,
-                )
-            logits = out.logits[:, -1, :].to(dtype=torch.float32).cpu()
+                logits = _last_logits(model, cache, input_ids, attention, positions)
             if step == 0 and fan_out is not None:
                 logits = logits[fan_out]
                 cache.batch_select_indices(fan_out.to(device))
@@ -249,15 +302,7 @@ def decode_batch(
             picked = sample_next(logits, generators, greedy=settings.greedy)
             picked = torch.where(unfinished, picked, torch.full_like(picked, pad_id))
             seen[:, width + step] = torch.where(unfinished, picked, torch.full_like(picked, -1))
-            for row in torch.nonzero(unfinished).flatten().tolist():
-                token = int(picked[row])
-                new_tokens[row].append(token)
-                if bool((eos == token).any()):
-                    reasons[row] = "eos"
-                elif stop is not None and stop(new_tokens[row]):
-                    reasons[row] = "stop_text"
-                if reasons[row] is not None:
-                    unfinished[row] = False
+            _take_step(picked, unfinished, new_tokens, reasons, eos=eos, stop=stop)
             last = not bool(unfinished.any()) or step == max_new - 1
             if on_step is not None:
                 finished = batch if last else batch - int(unfinished.sum())

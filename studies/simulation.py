@@ -62,6 +62,24 @@ class Report:
         }
 
 
+def _practice_answer(html: str, rng: random.Random) -> dict:
+    """Any answer to a practice item: it is not part of the data."""
+    return {
+        "item": _ITEM.search(html).group(1),
+        "rating": rng.randint(1, 5),
+        "choice": rng.choice(["left", "right"]),
+        "confidence": 3,
+    }
+
+
+def _closing_answers(html: str, index: int) -> dict:
+    """The closing questions answered "no", and every demographic text field left blank."""
+    data = {"seen_before": "no", "looked_up": "no", "comments": f"simulated judge {index}"}
+    for name in _DEMOGRAPHIC_TEXT.findall(html):
+        data.setdefault(name, "")
+    return data
+
+
 class Simulator:
     def __init__(
         self,
@@ -146,86 +164,84 @@ class Simulator:
             ) as client,
             httpx.Client(base_url=self.base_url, headers=auth, timeout=self.timeout) as api,
         ):
-            entry = f"/take/{self.slug}/"
-            params = (
-                {
-                    "PROLIFIC_PID": f"sim{self.seed}x{index}",
-                    "STUDY_ID": "sim",
-                    "SESSION_ID": f"s{index}",
-                }
-                if self.platform == "prolific"
-                else None
-            )
-            page = client.get(entry, params=params, headers=auth)
-            if page.status_code == 200 and urlsplit(str(page.url)).path == entry:
-                page = self._post(client, entry, page.text, {}, headers=auth)
-                if page.status_code == 403:
-                    raise SimulationError("entry refused: " + page.text[:200])
+            page = self._enter(client, index, auth)
             for _ in range(10_000):
-                path = urlsplit(str(page.url)).path
-                step = path[len(entry) :].strip("/")
-                if page.status_code >= 500 and page.status_code != 503:
-                    # A server error: like a person, reload the page and go on.
-                    run.retries += 1
-                    if run.retries > self.max_retries:
-                        raise SimulationError(
-                            f"HTTP {page.status_code} at {path}, {run.retries} times"
-                        )
-                    time.sleep(0.2)
-                    page = self._get(client, path)
-                    continue
-                if page.status_code in (410, 503, 404, 403, 429):
-                    run.outcome = f"stopped:{page.status_code}"
+                page = self._act(client, api, page, run, rng, auth)
+                if page is None:
                     return run
-                if step == "consent":
-                    page = self._post(client, path, page.text, {"agree": "on", "decision": "agree"})
-                elif step == "instructions":
-                    page = self._post(client, path, page.text, {})
-                elif step == "practice":
-                    item = _ITEM.search(page.text).group(1)
-                    page = self._post(
-                        client,
-                        path,
-                        page.text,
-                        {
-                            "item": item,
-                            "rating": rng.randint(1, 5),
-                            "choice": rng.choice(["left", "right"]),
-                            "confidence": 3,
-                        },
-                    )
-                elif step == "practice/feedback":
-                    page = self._post(client, path, page.text, {})
-                elif step == "item":
-                    page = self._answer(client, api, page, path, run, rng)
-                    if page is None:
-                        run.outcome = "dropped"
-                        return run
-                elif step == "closing":
-                    data = {
-                        "seen_before": "no",
-                        "looked_up": "no",
-                        "comments": f"simulated judge {index}",
-                    }
-                    for name in _DEMOGRAPHIC_TEXT.findall(page.text):
-                        data.setdefault(name, "")
-                    page = self._post(client, path, page.text, data)
-                elif step in ("debrief", "finish"):
-                    run.outcome = "completed"
-                    code = re.search(r'id="completion-code">([^<]+)<', page.text)
-                    run.completion = code.group(1).strip() if code else ""
-                    return run
-                elif step == "" and 'id="begin-form"' in page.text:
-                    # The anonymous link's welcome page (again, after a failed entry).
-                    page = self._post(client, entry, page.text, {}, headers=auth)
-                elif step == "":
-                    if "full" in page.text.lower():
-                        run.outcome = "full"
-                        return run
-                    raise SimulationError(f"unexpected page at {path}: {page.status_code}")
-                else:
-                    raise SimulationError(f"unexpected step {step!r} (HTTP {page.status_code})")
         raise SimulationError("judge did not finish in 10000 steps")
+
+    def _enter(self, client: httpx.Client, index: int, auth: dict) -> httpx.Response:
+        """Open the entry link (with platform ids on Prolific) and press the welcome
+        page's button if there is one."""
+        entry = f"/take/{self.slug}/"
+        params = (
+            {
+                "PROLIFIC_PID": f"sim{self.seed}x{index}",
+                "STUDY_ID": "sim",
+                "SESSION_ID": f"s{index}",
+            }
+            if self.platform == "prolific"
+            else None
+        )
+        page = client.get(entry, params=params, headers=auth)
+        if page.status_code == 200 and urlsplit(str(page.url)).path == entry:
+            page = self._post(client, entry, page.text, {}, headers=auth)
+            if page.status_code == 403:
+                raise SimulationError("entry refused: " + page.text[:200])
+        return page
+
+    def _act(
+        self,
+        client: httpx.Client,
+        api: httpx.Client,
+        page: httpx.Response,
+        run: JudgeRun,
+        rng: random.Random,
+        auth: dict,
+    ) -> httpx.Response | None:
+        """Do what the page asks, as a judge would; None once the judge is done
+        (``run.outcome`` says how)."""
+        entry = f"/take/{self.slug}/"
+        path = urlsplit(str(page.url)).path
+        step = path[len(entry) :].strip("/")
+        if page.status_code >= 500 and page.status_code != 503:
+            # A server error: like a person, reload the page and go on.
+            run.retries += 1
+            if run.retries > self.max_retries:
+                raise SimulationError(f"HTTP {page.status_code} at {path}, {run.retries} times")
+            time.sleep(0.2)
+            return self._get(client, path)
+        if page.status_code in (410, 503, 404, 403, 429):
+            run.outcome = f"stopped:{page.status_code}"
+            return None
+        if step == "consent":
+            return self._post(client, path, page.text, {"agree": "on", "decision": "agree"})
+        if step in ("instructions", "practice/feedback"):
+            return self._post(client, path, page.text, {})
+        if step == "practice":
+            return self._post(client, path, page.text, _practice_answer(page.text, rng))
+        if step == "item":
+            page = self._answer(client, api, page, path, run, rng)
+            if page is None:
+                run.outcome = "dropped"
+            return page
+        if step == "closing":
+            return self._post(client, path, page.text, _closing_answers(page.text, run.index))
+        if step in ("debrief", "finish"):
+            run.outcome = "completed"
+            code = re.search(r'id="completion-code">([^<]+)<', page.text)
+            run.completion = code.group(1).strip() if code else ""
+            return None
+        if step == "" and 'id="begin-form"' in page.text:
+            # The anonymous link's welcome page (again, after a failed entry).
+            return self._post(client, entry, page.text, {}, headers=auth)
+        if step == "":
+            if "full" in page.text.lower():
+                run.outcome = "full"
+                return None
+            raise SimulationError(f"unexpected page at {path}: {page.status_code}")
+        raise SimulationError(f"unexpected step {step!r} (HTTP {page.status_code})")
 
     def _answer(self, client, api, page, path, run: JudgeRun, rng: random.Random):
         item = _ITEM.search(page.text)

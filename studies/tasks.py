@@ -3,10 +3,9 @@
 from celery import shared_task
 from celery.signals import worker_ready
 
-from studies.services.detection import detection_reconcile
 from studies.services.detection import detection_run as run_detection
 from studies.services.generation import generation_run as run_generation
-from studies.services.generation import jobs_reconcile
+from studies.services.jobs import jobs_reconcile
 from studies.services.power import power_run_execute
 
 
@@ -21,14 +20,14 @@ def detection_run(job_id: int) -> None:
 
 
 @shared_task(name="studies.tasks.reconcile_jobs")
-def reconcile_jobs() -> list[int]:
-    return jobs_reconcile() + detection_reconcile()
+def reconcile_jobs() -> dict[str, list[int]]:
+    """Every minute from beat (``CELERY_BEAT_SCHEDULE``): generation, detection, power."""
+    return jobs_reconcile()
 
 
 @worker_ready.connect
 def _reconcile_on_start(**kwargs) -> None:
     jobs_reconcile()
-    detection_reconcile()
 
 
 @shared_task(name="studies.tasks.power_plan_run", acks_late=True)

@@ -52,3 +52,10 @@ def _start_order(item) -> int:
     if path.startswith("tests/e2e/") or path == "tests/generator/test_real_models.py":
         return 1
     return 2 if item.get_closest_marker("slow") else 3
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Users made and logged in by tests hash with MD5: the real hasher (PBKDF2, about
+    0.45 s a password here) adds minutes to the suite and is not what any test checks."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

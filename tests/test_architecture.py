@@ -78,3 +78,23 @@ def test_the_checker_sees_imports_inside_functions(tmp_path, monkeypatch):
     (package / "m.py").write_text("def f():\n    from django.conf import settings\n")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     assert violations("lib", {"django"}) == ["lib/m.py:2 imports django.conf"]
+
+
+# A service names what it acts on first: ``study_launch``, ``corpus_import``, never
+# ``launch_study``. The verbs a name must not begin with:
+LEADING_VERBS = {
+    "add", "build", "cancel", "copy", "create", "delete", "expire", "fetch",
+    "get", "import", "launch", "load", "make", "parse", "remove", "run", "save", "select",
+    "send", "set", "start", "store", "update", "upload",
+}  # fmt: skip
+
+
+def test_services_are_named_noun_then_verb():
+    wrong = []
+    for path in sorted((ROOT / "studies" / "services").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                if node.name.split("_")[0] in LEADING_VERBS:
+                    wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert not wrong, "name services <noun>_<verb>:\n" + "\n".join(wrong)

@@ -7,6 +7,7 @@ function, which the caller must audit (see ``studies.services.dashboard``).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import statistics
 from collections import defaultdict
@@ -49,93 +50,25 @@ def generation_progress(study: Study) -> dict[str, Any]:
     by_condition = {j.condition_id: j for j in jobs}
     now = timezone.now()
     stale_before = now - timezone.timedelta(seconds=settings.NEWSEVAL_JOB_STALE_SECONDS)
-
-    def alive(j: GenerationJob) -> bool:
-        return j.state == "running" and (j.heartbeat_at or j.created_at) >= stale_before
-
-    any_alive = any(alive(j) for j in jobs)
-    rows = []
-    for cond in conditions:
-        job = by_condition.get(cond.pk)
-        if job is None:
-            rows.append(
-                {
-                    "condition": cond.name,
-                    "state": "not started",
-                    "done": 0,
-                    "total": 0,
-                    "done_batches": 0,
-                    "total_batches": 0,
-                    "percent": 0,
-                    "error": "",
-                    "new_tokens": 0,
-                    "batch_tokens": 0,
-                }
-            )
-            continue
-        # A job whose worker died stays "running" until the reconciler re-sends it, and a
-        # message lost with a restart leaves it "queued"; show either as stalled so the
-        # researcher can resume now. A job queued behind a live one is just waiting.
-        seen = job.heartbeat_at or job.created_at
-        stalled = seen < stale_before and (
-            job.state == "running" or (job.state == "queued" and not any_alive)
-        )
-        in_batch = job.state == "running" and not stalled
-        state = "stalled" if stalled else job.state
-        if in_batch and job.cancel_requested:
-            state = "cancelling"
-        rows.append(
-            {
-                "condition": cond.name,
-                "state": state,
-                # Texts finished inside the batch being decoded count as they finish.
-                "done": job.done_units + (job.batch_texts_done if in_batch else 0),
-                "total": job.total_units,
-                "batch_tokens": job.batch_tokens if in_batch else 0,
-                "batch_seconds": (now - job.batch_started_at).total_seconds()
-                if in_batch and job.batch_started_at
-                else 0.0,
-                "max_new_tokens": int(cond.settings.get("max_new_tokens") or 0),
-                "heartbeat_age_s": round((now - job.heartbeat_at).total_seconds())
-                if job.heartbeat_at
-                else None,
-                "done_batches": job.done_batches,
-                "total_batches": job.total_batches,
-                "percent": _percent(job.done_units, job.total_units),
-                "error": job.error
-                or (
-                    f"no sign of life since {seen:%Y-%m-%d %H:%M:%S} UTC; the "
-                    "worker may have stopped"
-                    if stalled
-                    else ""
-                ),
-                "new_tokens": job.new_tokens,
-                "seconds": round(job.seconds, 2),
-                "attempts": job.attempts,
-                "heartbeat_at": job.heartbeat_at.isoformat() if job.heartbeat_at else None,
-            }
-        )
+    any_alive = any(
+        j.state == "running" and (j.heartbeat_at or j.created_at) >= stale_before for j in jobs
+    )
+    rows = [
+        _job_row(cond, by_condition[cond.pk], now, stale_before, any_alive)
+        if cond.pk in by_condition
+        else _unstarted_row(cond)
+        for cond in conditions
+    ]
     # A job not yet planned does not know its total; estimate it from the spec so the
     # bar does not jump backwards when the plan lands.
     kept = StudyArticle.objects.filter(study=study).exclude(drop_kind="excluded").count()
-    total = 0
-    for cond, row in zip(conditions, rows, strict=True):
-        total += row["total"] or kept * int(cond.settings.get("candidates", 1))
+    total = sum(
+        row["total"] or kept * int(cond.settings.get("candidates", 1))
+        for cond, row in zip(conditions, rows, strict=True)
+    )
     done = sum(r["done"] for r in rows)
-    seconds = sum(j.seconds for j in jobs) + sum(r.get("batch_seconds", 0.0) for r in rows)
-    tokens = sum(j.new_tokens for j in jobs) + sum(r.get("batch_tokens", 0) for r in rows)
-    per_second = done / seconds if seconds > 0 and done else None
-    tokens_per_second = tokens / seconds if seconds > 0 and tokens else None
-    left = total - done
-    failed = [r for r in rows if r["state"] in ("failed", "stalled")]
+    per_second, tokens_per_second = _generation_rates(jobs, rows, done)
     running = any(r["state"] in ("queued", "running", "cancelling") for r in rows)
-    seconds_left = None
-    if running and per_second:
-        seconds_left = round(left / per_second)
-    elif running and tokens_per_second:
-        # No text finished yet: at most max_new_tokens a text, so this is an upper bound.
-        budget = max((r.get("max_new_tokens") or 0) for r in rows) if rows else 0
-        seconds_left = round(left * budget / tokens_per_second) if budget else None
     beats = [j.heartbeat_at for j in jobs if j.heartbeat_at and j.state == "running"]
     return {
         "study": study.slug,
@@ -145,14 +78,16 @@ def generation_progress(study: Study) -> dict[str, Any]:
         "percent": _percent(done, total),
         "texts_per_minute": round(per_second * 60, 1) if per_second else None,
         "tokens_per_second": round(tokens_per_second, 1) if tokens_per_second else None,
-        "seconds_left": seconds_left,
+        "seconds_left": _seconds_left(rows, total - done, per_second, tokens_per_second)
+        if running
+        else None,
         "heartbeat_age_s": round((now - max(beats)).total_seconds()) if beats else None,
         "cancelled": any(r["state"] == "cancelled" for r in rows),
         "running": running,
         "finished": bool(jobs)
         and all(j.state == GenerationJob.State.DONE for j in jobs)
         and len(jobs) == len(conditions),
-        "failed": bool(failed),
+        "failed": any(r["state"] in ("failed", "stalled") for r in rows),
         "jobs": rows,
         "dropped": [
             {"article": sa.article.key, "kind": sa.drop_kind, "reason": sa.drop_reason}
@@ -162,6 +97,92 @@ def generation_progress(study: Study) -> dict[str, Any]:
         ],
         "at": now.isoformat(),
     }
+
+
+def _unstarted_row(cond) -> dict[str, Any]:
+    return {
+        "condition": cond.name,
+        "state": "not started",
+        "done": 0,
+        "total": 0,
+        "done_batches": 0,
+        "total_batches": 0,
+        "percent": 0,
+        "error": "",
+        "new_tokens": 0,
+        "batch_tokens": 0,
+    }
+
+
+def _job_row(
+    cond, job: GenerationJob, now: dt.datetime, stale_before: dt.datetime, any_alive: bool
+) -> dict[str, Any]:
+    """One condition's job as the progress bar shows it."""
+    # A job whose worker died stays "running" until the reconciler re-sends it, and a
+    # message lost with a restart leaves it "queued"; show either as stalled so the
+    # researcher can resume now. A job queued behind a live one is just waiting.
+    seen = job.heartbeat_at or job.created_at
+    stalled = seen < stale_before and (
+        job.state == "running" or (job.state == "queued" and not any_alive)
+    )
+    in_batch = job.state == "running" and not stalled
+    state = "stalled" if stalled else job.state
+    if in_batch and job.cancel_requested:
+        state = "cancelling"
+    return {
+        "condition": cond.name,
+        "state": state,
+        # Texts finished inside the batch being decoded count as they finish.
+        "done": job.done_units + (job.batch_texts_done if in_batch else 0),
+        "total": job.total_units,
+        "batch_tokens": job.batch_tokens if in_batch else 0,
+        "batch_seconds": (now - job.batch_started_at).total_seconds()
+        if in_batch and job.batch_started_at
+        else 0.0,
+        "max_new_tokens": int(cond.settings.get("max_new_tokens") or 0),
+        "heartbeat_age_s": round((now - job.heartbeat_at).total_seconds())
+        if job.heartbeat_at
+        else None,
+        "done_batches": job.done_batches,
+        "total_batches": job.total_batches,
+        "percent": _percent(job.done_units, job.total_units),
+        "error": job.error
+        or (
+            f"no sign of life since {seen:%Y-%m-%d %H:%M:%S} UTC; the worker may have stopped"
+            if stalled
+            else ""
+        ),
+        "new_tokens": job.new_tokens,
+        "seconds": round(job.seconds, 2),
+        "attempts": job.attempts,
+        "heartbeat_at": job.heartbeat_at.isoformat() if job.heartbeat_at else None,
+    }
+
+
+def _generation_rates(
+    jobs: list[GenerationJob], rows: list[dict[str, Any]], done: int
+) -> tuple[float | None, float | None]:
+    """Texts and tokens per second over the time spent decoding (stored and in-batch)."""
+    seconds = sum(j.seconds for j in jobs) + sum(r.get("batch_seconds", 0.0) for r in rows)
+    tokens = sum(j.new_tokens for j in jobs) + sum(r.get("batch_tokens", 0) for r in rows)
+    per_second = done / seconds if seconds > 0 and done else None
+    tokens_per_second = tokens / seconds if seconds > 0 and tokens else None
+    return per_second, tokens_per_second
+
+
+def _seconds_left(
+    rows: list[dict[str, Any]],
+    left: int,
+    per_second: float | None,
+    tokens_per_second: float | None,
+) -> int | None:
+    if per_second:
+        return round(left / per_second)
+    if tokens_per_second:
+        # No text finished yet: at most max_new_tokens a text, so this is an upper bound.
+        budget = max((r.get("max_new_tokens") or 0) for r in rows) if rows else 0
+        return round(left * budget / tokens_per_second) if budget else None
+    return None
 
 
 def _percent(done: int, total: int) -> float:
@@ -263,6 +284,37 @@ _SUMMED = (
 )
 
 
+@dataclass
+class _AnswerTimes:
+    """Server time per answered item and attention failures, per list."""
+
+    ms_by_list: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    failures_by_list: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    failed_items: int = 0
+    all_ms: list[int] = field(default_factory=list)
+
+
+def _answer_times(answered) -> _AnswerTimes:
+    times = _AnswerTimes()
+    for item in answered.select_related("entry", "judge").only(
+        "server_ms",
+        "rating",
+        "choice",
+        "judge__study_list_id",
+        "entry__is_attention",
+        "entry__attention",
+    ):
+        list_id = item.judge.study_list_id
+        if item.entry.is_attention:
+            if _attention_failed(item):
+                times.failed_items += 1
+                times.failures_by_list[list_id].add(item.judge_id)
+        elif item.server_ms is not None:
+            times.ms_by_list[list_id].append(item.server_ms)
+            times.all_ms.append(item.server_ms)
+    return times
+
+
 def live_numbers(study: Study) -> dict[str, Any]:
     """Judges per condition and list, completion, time per item, attention failures, quotas.
 
@@ -280,85 +332,70 @@ def live_numbers(study: Study) -> dict[str, Any]:
     answered = JudgeItem.objects.filter(
         judge__study=study, judge__test=False, answered_at__isnull=False
     )
-    ms_by_list: dict[int, list[int]] = defaultdict(list)
-    failures_by_list: dict[int, set[int]] = defaultdict(set)
-    failed_items = 0
-    all_ms: list[int] = []
-    for item in answered.select_related("entry", "judge").only(
-        "server_ms",
-        "rating",
-        "choice",
-        "judge__study_list_id",
-        "entry__is_attention",
-        "entry__attention",
-    ):
-        list_id = item.judge.study_list_id
-        if item.entry.is_attention:
-            if _attention_failed(item):
-                failed_items += 1
-                failures_by_list[list_id].add(item.judge_id)
-        elif item.server_ms is not None:
-            ms_by_list[list_id].append(item.server_ms)
-            all_ms.append(item.server_ms)
-    rows = []
+    times = _answer_times(answered)
+    standing = inclusion_counts(study)
+    rows = [_list_numbers(sl, statuses, times, standing[sl.pk]) for sl in lists]
     totals: dict[str, int] = defaultdict(int)
     by_condition: dict[str, dict[str, int]] = {}
-    standing = inclusion_counts(study)
-    for sl in lists:
-        counts = {s: getattr(sl, s) for s in statuses}
-        started = sum(counts[s] for s in ("active", "completed", "expired", "withdrawn"))
-        ms = ms_by_list.get(sl.pk, [])
-        condition = sl.condition.name if sl.condition else "mixed"
-        row = {
-            "list": sl.name,
-            "condition": condition,
-            "quota": sl.quota,
-            "started": started,
-            "active": counts["active"],
-            "completed": counts["completed"],
-            "expired": counts["expired"],
-            "completion_rate": round(counts["completed"] / started, 3) if started else None,
-            "median_ms_per_item": int(statistics.median(ms)) if ms else None,
-            "attention_failed_judges": len(failures_by_list.get(sl.pk, ())),
-            "quota_percent": _percent(counts["completed"], sl.quota),
-            "included": standing[sl.pk]["included"],
-            "excluded": standing[sl.pk]["excluded"],
-        }
-        rows.append(row)
-        agg = by_condition.setdefault(condition, defaultdict(int))
+    for row in rows:
+        agg = by_condition.setdefault(row["condition"], defaultdict(int))
         for key in _SUMMED:
             agg[key] += row[key]
             totals[key] += row[key]
     turned_away = Judge.objects.filter(study=study, status=Judge.Status.FULL, test=False).count()
-    conditions = [
-        {
-            "condition": name,
-            **agg,
-            "completion_rate": round(agg["completed"] / agg["started"], 3)
-            if agg["started"]
-            else None,
-            "quota_percent": _percent(agg["completed"], agg["quota"]),
-        }
-        for name, agg in by_condition.items()
-    ]
     return {
         "study": study.slug,
         "status": study.status,
         "lists": rows,
-        "conditions": conditions,
+        "conditions": [
+            {"condition": name, **_with_rates(agg)} for name, agg in by_condition.items()
+        ],
         "totals": {
             **{k: totals[k] for k in _SUMMED},
             "full_turned_away": turned_away,
-            "completion_rate": round(totals["completed"] / totals["started"], 3)
-            if totals["started"]
-            else None,
-            "median_ms_per_item": int(statistics.median(all_ms)) if all_ms else None,
+            "completion_rate": _with_rates(totals)["completion_rate"],
+            "median_ms_per_item": int(statistics.median(times.all_ms)) if times.all_ms else None,
             "answers": answered.count(),
-            "attention_failed_items": failed_items,
+            "attention_failed_items": times.failed_items,
             "quota_percent": _percent(totals["completed"], totals["quota"]),
         },
         "accuracy_visible": study.status == Study.Status.CLOSED,
         "at": timezone.now().isoformat(),
+    }
+
+
+def _list_numbers(
+    sl: StudyList, statuses: list[str], times: _AnswerTimes, standing: dict[str, int]
+) -> dict[str, Any]:
+    """One list's row of the live numbers (``sl`` annotated with a count per status)."""
+    counts = {s: getattr(sl, s) for s in statuses}
+    started = sum(counts[s] for s in ("active", "completed", "expired", "withdrawn"))
+    ms = times.ms_by_list.get(sl.pk, [])
+    return {
+        "list": sl.name,
+        "condition": sl.condition.name if sl.condition else "mixed",
+        "quota": sl.quota,
+        "started": started,
+        "active": counts["active"],
+        "completed": counts["completed"],
+        "expired": counts["expired"],
+        "completion_rate": round(counts["completed"] / started, 3) if started else None,
+        "median_ms_per_item": int(statistics.median(ms)) if ms else None,
+        "attention_failed_judges": len(times.failures_by_list.get(sl.pk, ())),
+        "quota_percent": _percent(counts["completed"], sl.quota),
+        "included": standing["included"],
+        "excluded": standing["excluded"],
+    }
+
+
+def _with_rates(summed: dict[str, int]) -> dict[str, Any]:
+    """Summed counts with their completion rate and share of the quota."""
+    return {
+        **summed,
+        "completion_rate": round(summed["completed"] / summed["started"], 3)
+        if summed["started"]
+        else None,
+        "quota_percent": _percent(summed["completed"], summed["quota"]),
     }
 
 

@@ -71,7 +71,7 @@ def expiry_window(*, judge: Judge, study: Study) -> dt.timedelta:
     return dt.timedelta(minutes=study.spec["expiry_minutes"])
 
 
-def expire_stale_judges(*, study: Study, now: dt.datetime | None = None) -> int:
+def judges_expire_stale(*, study: Study, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - dt.timedelta(minutes=study.spec["expiry_minutes"])
     active = Judge.objects.filter(study=study, status=Judge.Status.ACTIVE, test=False)
@@ -138,49 +138,14 @@ def _judge_enter(
                 "closed", gettext("This study is not taking participants right now.")
             )
         if external_id:
-            existing = Judge.objects.filter(
-                study=study, platform=platform, external_id=external_id
-            ).first()
+            existing = _known_judge(study, platform, external_id, session_key)
             if existing is not None:
-                if not session_key or not secrets.compare_digest(
-                    session_key, existing.session_key or ""
-                ):
-                    refused = EntryRefused("elsewhere", ELSEWHERE_MESSAGE)
-                    refused.judge = existing
-                    raise refused
                 return Entry(judge_resume(study=study, judge=existing, now=now), resumed=True)
-            earlier = study.spec.get("exclude_judges_from") or []
-            if (
-                earlier
-                and Judge.objects.filter(
-                    study__slug__in=earlier, platform=platform, external_id=external_id
-                ).exists()
-            ):
-                raise EntryRefused(
-                    "excluded",
-                    gettext(
-                        "You took part in an earlier, related study, so you cannot "
-                        "take part in this one. Thank you for your interest."
-                    ),
-                )
-        expire_stale_judges(study=study, now=now)
+        judges_expire_stale(study=study, now=now)
         counts = list_counts(study)
         lists = list(StudyList.objects.filter(study=study).order_by("index"))
         open_lists = [sl for sl in lists if counts.get(sl.pk, 0) < sl.quota]
-        token = secrets.token_urlsafe(24)
-        judge = Judge(
-            study=study,
-            token=token,
-            session_key=secrets.token_urlsafe(24),
-            platform=platform,
-            external_id=external_id or None,
-            platform_meta=meta or {},
-            simulated=simulated,
-            last_seen_at=now,
-            pseudonym=pseudonym_for(
-                study_id=study.pk, platform=platform, identity=external_id or token
-            ),
-        )
+        judge = _new_judge(study, platform, external_id, meta, simulated=simulated, now=now)
         if not open_lists:
             judge.status = Judge.Status.FULL
             judge.save()
@@ -189,6 +154,62 @@ def _judge_enter(
         judge.save()
         _build_queue(study, judge)
     return Entry(judge, resumed=False)
+
+
+def _new_judge(
+    study: Study,
+    platform: str,
+    external_id: str | None,
+    meta: dict | None,
+    *,
+    simulated: bool,
+    now: dt.datetime,
+) -> Judge:
+    """A new judge (unsaved), with fresh keys and the pseudonym the exports use."""
+    token = secrets.token_urlsafe(24)
+    return Judge(
+        study=study,
+        token=token,
+        session_key=secrets.token_urlsafe(24),
+        platform=platform,
+        external_id=external_id or None,
+        platform_meta=meta or {},
+        simulated=simulated,
+        last_seen_at=now,
+        pseudonym=pseudonym_for(
+            study_id=study.pk, platform=platform, identity=external_id or token
+        ),
+    )
+
+
+def _known_judge(
+    study: Study, platform: str, external_id: str, session_key: str | None
+) -> Judge | None:
+    """The judge already admitted with this platform id, if this browser holds their key;
+    None for an id new to the study. Raises EntryRefused for an id held by another
+    browser, or one that took part in a study this one excludes."""
+    existing = Judge.objects.filter(study=study, platform=platform, external_id=external_id).first()
+    if existing is not None:
+        if not session_key or not secrets.compare_digest(session_key, existing.session_key or ""):
+            refused = EntryRefused("elsewhere", ELSEWHERE_MESSAGE)
+            refused.judge = existing
+            raise refused
+        return existing
+    earlier = study.spec.get("exclude_judges_from") or []
+    if (
+        earlier
+        and Judge.objects.filter(
+            study__slug__in=earlier, platform=platform, external_id=external_id
+        ).exists()
+    ):
+        raise EntryRefused(
+            "excluded",
+            gettext(
+                "You took part in an earlier, related study, so you cannot "
+                "take part in this one. Thank you for your interest."
+            ),
+        )
+    return None
 
 
 def _draw_list(study: Study, open_lists: list[StudyList], counts: dict[int, int]) -> StudyList:

@@ -145,7 +145,7 @@ def _decode(path: Path, raw: bytes) -> str:
         ) from None
 
 
-def parse_corpus_file(path: Path) -> tuple[list[ParsedArticle], list[str]]:
+def corpus_file_parse(path: Path) -> tuple[list[ParsedArticle], list[str]]:
     """Read and validate every record; raise CorpusImportError listing every problem."""
     try:
         raw = path.read_bytes()
@@ -155,102 +155,115 @@ def parse_corpus_file(path: Path) -> tuple[list[ParsedArticle], list[str]]:
         raise CorpusImportError([f"{path}: unknown format; use .jsonl or .csv"])
     text = _decode(path, raw)
     problems: list[str] = []
-    warnings: list[str] = []
     parsed: list[ParsedArticle] = []
-    seen: dict[str, int] = {}
-    extra_fields: set[str] = set()
+    seen: dict[str, int] = {}  # article id -> the line it was first on
     for line, record in _records(path, text):
-        where = f"{path}:{line}"
-        if isinstance(record, Exception):
-            problems.append(f"{where}: {record}")
-            continue
-        if not isinstance(record, dict):
-            problems.append(f"{where}: expected a JSON object, got {type(record).__name__}")
-            continue
-        bad = False
-        for name in REQUIRED:
-            value = record.get(name)
-            if value is None:
-                problems.append(f"{where}: field '{name}' is missing")
-                bad = True
-            elif not isinstance(value, str):
-                problems.append(f"{where}: field '{name}' must be text")
-                bad = True
-            elif not value.strip():
-                problems.append(f"{where}: field '{name}' is empty")
-                bad = True
-        for name in ("subtitle", "subtitle_type", *PROVENANCE):
-            value = record.get(name)
-            if value is not None and not isinstance(value, str):
-                problems.append(f"{where}: field '{name}' must be text, got {value!r}")
-                bad = True
-        try:
-            date = _parse_date(record.get("date"))
-        except ValueError as exc:
-            problems.append(f"{where}: field 'date': {exc}")
-            bad = True
-        for name, value in record.items():
-            if isinstance(value, str) and "\x00" in value:
-                problems.append(f"{where}: field '{name}' contains a NUL character")
-                bad = True
-        if bad:
-            continue
-        title = record["title"].strip()
-        body = record["body"].strip()
-        raw_id = record.get("id")
-        if raw_id is not None and (isinstance(raw_id, bool) or not isinstance(raw_id, str | int)):
-            problems.append(f"{where}: field 'id' must be text or a whole number, got {raw_id!r}")
-            continue
-        key = str(raw_id).strip() if raw_id not in (None, "") else ""
-        if len(key) > MAX_KEY_LENGTH:
-            problems.append(f"{where}: field 'id' is longer than {MAX_KEY_LENGTH} characters")
-            continue
-        if not key:
-            key = "sha-" + hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()[:12]
-        if key in seen:
-            problems.append(
-                f"{where}: field 'id': duplicate id {key!r} (first on line {seen[key]})"
-            )
-            continue
-        seen[key] = line
-        extra = {k: v for k, v in record.items() if k not in RECOGNISED}
-        extra_fields.update(extra)
-        subtitle = (record.get("subtitle") or "").strip()
-        subtitle_type = (record.get("subtitle_type") or "").strip()
-        if subtitle:
-            rest = strip_leading(body, subtitle)
-            shown_body = rest if rest else body
-        else:
-            subtitle, shown_body = first_sentence(body)
-            subtitle_type = "first_sentence_of_body"
-            if not shown_body:
-                problems.append(
-                    f"{where}: field 'body': no subtitle and only one sentence, so nothing "
-                    "would be left to show after the subtitle"
-                )
-                continue
-        fields = {
-            "title": title,
-            "subtitle": subtitle,
-            "subtitle_type": subtitle_type,
-            "body": body,
-            "shown_body": shown_body,
-            "date": date,
-            "word_count": word_count(body),
-            "metadata": extra,
-            **{name: (record.get(name) or "").strip() for name in PROVENANCE},
-        }
-        fields["content_hash"] = _content_hash(fields)
-        parsed.append(ParsedArticle(line=line, key=key, fields=fields))
+        article, record_problems = _parse_record(record, path=path, line=line, seen=seen)
+        problems += record_problems
+        if article is not None:
+            parsed.append(article)
     if not parsed and not problems:
         problems.append(f"{path}: no articles in the file")
     if problems:
         raise CorpusImportError(problems)
+    extra_fields = {name for article in parsed for name in article.fields["metadata"]}
+    warnings = []
     if extra_fields:
         warnings.append(
             f"{path}: fields kept as metadata (not recognised): {', '.join(sorted(extra_fields))}"
         )
     return parsed, warnings
+
+
+def _parse_record(
+    record: object, *, path: Path, line: int, seen: dict[str, int]
+) -> tuple[ParsedArticle | None, list[str]]:
+    """The record on ``line`` as an article, or None and what is wrong with it. A record
+    that gets as far as its id is entered in ``seen``."""
+    where = f"{path}:{line}"
+    if isinstance(record, Exception):
+        return None, [f"{where}: {record}"]
+    if not isinstance(record, dict):
+        return None, [f"{where}: expected a JSON object, got {type(record).__name__}"]
+    problems, date = _field_problems(record, where)
+    if problems:
+        return None, problems
+    title = record["title"].strip()
+    body = record["body"].strip()
+    key, problem = _record_key(record, title, body, seen)
+    if problem:
+        return None, [f"{where}: {problem}"]
+    seen[key] = line
+    subtitle = (record.get("subtitle") or "").strip()
+    subtitle_type = (record.get("subtitle_type") or "").strip()
+    if subtitle:
+        rest = strip_leading(body, subtitle)
+        shown_body = rest if rest else body
+    else:
+        subtitle, shown_body = first_sentence(body)
+        subtitle_type = "first_sentence_of_body"
+        if not shown_body:
+            return None, [
+                f"{where}: field 'body': no subtitle and only one sentence, so nothing "
+                "would be left to show after the subtitle"
+            ]
+    fields = {
+        "title": title,
+        "subtitle": subtitle,
+        "subtitle_type": subtitle_type,
+        "body": body,
+        "shown_body": shown_body,
+        "date": date,
+        "word_count": word_count(body),
+        "metadata": {k: v for k, v in record.items() if k not in RECOGNISED},
+        **{name: (record.get(name) or "").strip() for name in PROVENANCE},
+    }
+    fields["content_hash"] = _content_hash(fields)
+    return ParsedArticle(line=line, key=key, fields=fields), []
+
+
+def _field_problems(record: dict, where: str) -> tuple[list[str], dt.date | None]:
+    """What is wrong with a record's fields (missing, not text, a bad date, a NUL
+    character), and its date."""
+    problems = []
+    for name in REQUIRED:
+        value = record.get(name)
+        if value is None:
+            problems.append(f"{where}: field '{name}' is missing")
+        elif not isinstance(value, str):
+            problems.append(f"{where}: field '{name}' must be text")
+        elif not value.strip():
+            problems.append(f"{where}: field '{name}' is empty")
+    for name in ("subtitle", "subtitle_type", *PROVENANCE):
+        value = record.get(name)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{where}: field '{name}' must be text, got {value!r}")
+    date = None
+    try:
+        date = _parse_date(record.get("date"))
+    except ValueError as exc:
+        problems.append(f"{where}: field 'date': {exc}")
+    for name, value in record.items():
+        if isinstance(value, str) and "\x00" in value:
+            problems.append(f"{where}: field '{name}' contains a NUL character")
+    return problems, date
+
+
+def _record_key(
+    record: dict, title: str, body: str, seen: dict[str, int]
+) -> tuple[str, str | None]:
+    """The article's id (given, or made from its title and body) and a problem with it."""
+    raw_id = record.get("id")
+    if raw_id is not None and (isinstance(raw_id, bool) or not isinstance(raw_id, str | int)):
+        return "", f"field 'id' must be text or a whole number, got {raw_id!r}"
+    key = str(raw_id).strip() if raw_id not in (None, "") else ""
+    if len(key) > MAX_KEY_LENGTH:
+        return "", f"field 'id' is longer than {MAX_KEY_LENGTH} characters"
+    if not key:
+        key = "sha-" + hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()[:12]
+    if key in seen:
+        return "", f"field 'id': duplicate id {key!r} (first on line {seen[key]})"
+    return key, None
 
 
 def _content_hash(fields: dict) -> str:
@@ -268,7 +281,7 @@ def corpus_import(*, path: Path | str, name: str, owner=None) -> ImportResult:
     path = Path(path)
     if not name or not name.strip():
         raise CorpusImportError(["corpus name is empty"])
-    parsed, warnings = parse_corpus_file(path)
+    parsed, warnings = corpus_file_parse(path)
     with transaction.atomic():
         corpus, _ = Corpus.objects.get_or_create(name=name.strip(), owner=owner)
         existing = dict(

@@ -26,16 +26,11 @@ from django.utils import timezone
 from studies.models import Article, DetectionJob, DetectorScore, Study, Text
 from studies.queueing import enqueue
 from studies.randomness import derived_int, derived_rng
+from studies.services.jobs import DETECTION, job_claim, job_is_stale
 from studies.services.studies import StudyError, audit
 
 log = logging.getLogger(__name__)
 CHUNK = 32  # texts per stored zero-shot chunk
-DETECTION_TASK = "studies.tasks.detection_run"
-
-
-def _is_stale(job: DetectionJob) -> bool:
-    limit = timezone.now() - timezone.timedelta(seconds=settings.NEWSEVAL_JOB_STALE_SECONDS)
-    return (job.heartbeat_at or job.created_at) < limit
 
 
 @transaction.atomic
@@ -58,7 +53,7 @@ def detection_start(
     if not Text.objects.filter(study=study).exists():
         raise StudyError("nothing to score: generate the texts first")
     job, created = DetectionJob.objects.select_for_update().get_or_create(study=study)
-    if not created and job.state == DetectionJob.State.RUNNING and not _is_stale(job):
+    if not created and job.state == DetectionJob.State.RUNNING and not job_is_stale(job):
         return None
     job.detectors = list(dict.fromkeys([*job.detectors, *names])) if detectors else names
     job.state = DetectionJob.State.QUEUED
@@ -67,24 +62,8 @@ def detection_start(
     job.save(update_fields=["detectors", "state", "error", "heartbeat_at"])
     audit(study=study, action="detect", actor=actor, detectors=job.detectors)
     if send:
-        enqueue(DETECTION_TASK, job.pk)
+        enqueue(DETECTION.task, job.pk)
     return job
-
-
-def _claim(job_id: int) -> DetectionJob | None:
-    with transaction.atomic():
-        job = DetectionJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.state == DetectionJob.State.DONE:
-            return None
-        if job.state == DetectionJob.State.RUNNING and not _is_stale(job):
-            return None
-        job.state = DetectionJob.State.RUNNING
-        job.attempts += 1
-        job.started_at = job.started_at or timezone.now()
-        job.heartbeat_at = timezone.now()
-        job.error = ""
-        job.save(update_fields=["state", "attempts", "started_at", "heartbeat_at", "error"])
-        return job
 
 
 def _valid_scores(job: DetectionJob) -> set[tuple[int, str]]:
@@ -171,7 +150,7 @@ def detection_run(*, job_id: int) -> None:
     """Run (or resume) the job to the end; safe to call twice."""
     import detectors as det
 
-    job = _claim(job_id)
+    job = job_claim(DETECTION, job_id)
     if job is None:
         return
     try:
@@ -257,22 +236,6 @@ def _supervised(job, study, texts, names, valid, n_articles: int) -> None:
             )
             result.provenance.setdefault("seconds", time.perf_counter() - start)
             _store(job, own, result, len(own))
-
-
-def detection_reconcile() -> list[int]:
-    """Re-send detection jobs whose message may have been lost or whose worker died."""
-    resent = []
-    with transaction.atomic():
-        for job in DetectionJob.objects.select_for_update(skip_locked=True).filter(
-            state__in=[DetectionJob.State.QUEUED, DetectionJob.State.RUNNING]
-        ):
-            if _is_stale(job):
-                if job.state == DetectionJob.State.QUEUED:
-                    job.heartbeat_at = timezone.now()
-                    job.save(update_fields=["heartbeat_at"])
-                enqueue(DETECTION_TASK, job.pk)
-                resent.append(job.pk)
-    return resent
 
 
 def detection_complete(study: Study) -> tuple[bool, str]:

@@ -19,11 +19,9 @@ from django.utils import timezone
 from studies.models import Article, Candidate, Condition, GenerationJob, Study, StudyArticle
 from studies.queueing import enqueue
 from studies.randomness import derived_int
+from studies.services.jobs import GENERATION, job_claim, job_is_stale
 from studies.services.studies import StudyError, audit
 from studies.services.texts import text_store
-
-# The Celery task that runs one job (studies/tasks.py), sent by name: no import of the tasks.
-GENERATION_TASK = "studies.tasks.generation_run"
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +60,7 @@ def generation_start(
         )
         if not created and job.state == GenerationJob.State.DONE:
             continue
-        if not created and job.state == GenerationJob.State.RUNNING and not _is_stale(job):
+        if not created and job.state == GenerationJob.State.RUNNING and not job_is_stale(job):
             if job.cancel_requested:  # changed one's mind before the worker stopped
                 job.cancel_requested = False
                 job.save(update_fields=["cancel_requested"])
@@ -74,7 +72,7 @@ def generation_start(
         job.save(update_fields=["state", "error", "cancel_requested"])
         jobs.append(job)
         if send:
-            enqueue(GENERATION_TASK, job.pk)
+            enqueue(GENERATION.task, job.pk)
     if not jobs:
         running = GenerationJob.objects.filter(
             study=study, state__in=[GenerationJob.State.QUEUED, GenerationJob.State.RUNNING]
@@ -86,29 +84,6 @@ def generation_start(
     study.save(update_fields=["status"])
     audit(study=study, action="generate", actor=actor, conditions=[j.condition.name for j in jobs])
     return jobs
-
-
-def _is_stale(job: GenerationJob) -> bool:
-    limit = timezone.now() - timezone.timedelta(seconds=settings.NEWSEVAL_JOB_STALE_SECONDS)
-    seen = job.heartbeat_at or job.created_at
-    return seen < limit
-
-
-def _claim(job_id: int) -> GenerationJob | None:
-    """Mark the job running, unless it is done or another worker is alive on it."""
-    with transaction.atomic():
-        job = GenerationJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.state in (GenerationJob.State.DONE, GenerationJob.State.CANCELLED):
-            return None
-        if job.state == GenerationJob.State.RUNNING and not _is_stale(job):
-            return None
-        job.state = GenerationJob.State.RUNNING
-        job.attempts += 1
-        job.started_at = job.started_at or timezone.now()
-        job.heartbeat_at = timezone.now()
-        job.error = ""
-        job.save(update_fields=["state", "attempts", "started_at", "heartbeat_at", "error"])
-        return job
 
 
 @dataclass
@@ -188,7 +163,7 @@ def generation_run(*, job_id: int, progress=None) -> None:
     """
     import generator
 
-    job = _claim(job_id)
+    job = job_claim(GENERATION, job_id)
     if job is None:
         return
     try:
@@ -296,7 +271,7 @@ def generation_cancel(*, study: Study, actor=None) -> int:
         study=study, state__in=[GenerationJob.State.QUEUED, GenerationJob.State.RUNNING]
     ):
         stopped += 1
-        if job.state == GenerationJob.State.RUNNING and not _is_stale(job):
+        if job.state == GenerationJob.State.RUNNING and not job_is_stale(job):
             job.cancel_requested = True  # the worker stops at its next step
             job.save(update_fields=["cancel_requested"])
         else:
@@ -366,14 +341,12 @@ def _store_batch(job, batch_index: int, candidates, article_pks, seconds: float)
 def _finish(job: GenerationJob, inputs: _Inputs) -> None:
     """Choose and cut one text per article; drop articles whose candidates all failed."""
     import generator
-    from studies.services.texts import article_drop
 
-    condition = job.condition
-    by_article: dict[str, list] = {}
     rows = {
         (c.article.key, c.candidate_index): c
         for c in Candidate.objects.filter(job=job).select_related("article")
     }
+    by_article: dict[str, list] = {}
     for (key, _), row in rows.items():
         by_article.setdefault(key, []).append(
             generator.Candidate(key, row.candidate_index, row.text, row.provenance)
@@ -382,87 +355,15 @@ def _finish(job: GenerationJob, inputs: _Inputs) -> None:
     with transaction.atomic():
         for target in inputs.targets:
             cands = sorted(by_article.get(target.key, []), key=lambda c: c.candidate_index)
-            result = generator.select_candidate(
-                cands, human_body=target.human_body, selection=inputs.selection
-            )
-            for marked in result.candidates:
-                row = rows[(target.key, marked.candidate_index)]
-                row.rejection_reason = result.rejections.get(marked.candidate_index) or ""
-                row.chosen = bool(marked.provenance.get("chosen"))
-                row.provenance = marked.provenance
-                row.save(update_fields=["rejection_reason", "chosen", "provenance"])
-            article = rows[(target.key, cands[0].candidate_index)].article if cands else None
-            if result.chosen is None:
-                failed.append((target.key, result.failed_reason or "no candidate"))
-                continue
-            provenance = {
-                **result.chosen.provenance,
-                "model": condition.model,
-                "condition": condition.name,
-                "max_words": result.max_words,
-                "cut_mode": result.cut_mode,
-                "candidate_count": len(cands),
-            }
-            text_store(
-                condition=condition,
-                article=article,
-                is_machine=True,
-                body=result.machine_text,
-                provenance=provenance,
-            )
-            text_store(
-                condition=condition,
-                article=article,
-                is_machine=False,
-                body=result.human_text,
-                provenance={
-                    "kind": "human",
-                    "max_words": result.max_words,
-                    "cut_mode": result.cut_mode,
-                    "source": article.source,
-                    "url": article.url,
-                    "license": article.license,
-                },
-            )
+            reason = _choose_text(job.condition, target, cands, rows, inputs.selection)
+            if reason is not None:
+                failed.append((target.key, reason))
         study = Study.objects.select_for_update().get(pk=job.study_id)
-        for key, reason in failed:
-            article = Article.objects.get(corpus=study.corpus, key=key)
-            sa = StudyArticle.objects.get(study=study, article=article)
-            if not sa.dropped:
-                article_drop(
-                    study=study,
-                    article=article,
-                    kind="failed",
-                    reason=f"{condition.name}: {reason}",
-                )
+        _drop_failed(study, job.condition, failed)
         GenerationJob.objects.filter(pk=job.pk).update(
             state=GenerationJob.State.DONE, finished_at=timezone.now(), heartbeat_at=timezone.now()
         )
-        pending = (
-            GenerationJob.objects.filter(study=study)
-            .exclude(state=GenerationJob.State.DONE)
-            .exists()
-        )
-        all_have_jobs = not study.conditions.filter(generation_job__isnull=True).exists()
-        if not pending and all_have_jobs and study.status == Study.Status.GENERATING:
-            from studies.selectors.readiness import study_readiness
-
-            readiness = study_readiness(study)
-            study.status = Study.Status.READY if readiness.can_launch else Study.Status.ATTENTION
-            study.save(update_fields=["status"])
-            audit(
-                study=study,
-                action="generation_done",
-                dropped=[k for k, _ in failed],
-                problems=readiness.problems,
-            )
-            if study.spec.get("detection", {}).get("detectors"):
-                from studies.services.detection import detection_start
-
-                try:
-                    detection_start(study=study)
-                except StudyError as exc:  # e.g. every article failed: nothing to score
-                    log.warning("detection not started for %s: %s", study.slug, exc)
+        _study_ready_when_all_done(study, dropped=[k for k, _ in failed])
     if study.status == Study.Status.READY:
         # The researcher sees the tell audit on review; computing it now saves the wait.
         from studies.services.tell_audit import tell_audit_current
@@ -470,18 +371,83 @@ def _finish(job: GenerationJob, inputs: _Inputs) -> None:
         tell_audit_current(study=study)
 
 
-def jobs_reconcile() -> list[int]:
-    """Re-send jobs whose message may have been lost or whose worker died."""
-    resent = []
-    with transaction.atomic():
-        for job in GenerationJob.objects.select_for_update(skip_locked=True).filter(
-            state__in=[GenerationJob.State.QUEUED, GenerationJob.State.RUNNING]
-        ):
-            if _is_stale(job):
-                if job.state == GenerationJob.State.QUEUED:
-                    # Re-send once per stale period while the message waits in a queue.
-                    job.heartbeat_at = timezone.now()
-                    job.save(update_fields=["heartbeat_at"])
-                enqueue(GENERATION_TASK, job.pk)
-                resent.append(job.pk)
-    return resent
+def _choose_text(condition: Condition, target, cands: list, rows: dict, selection) -> str | None:
+    """Mark the target's candidates ``cands``, store its chosen machine text and the human
+    text cut alike; returns why it failed when no candidate was usable. ``rows``: the job's
+    stored candidates by (article key, candidate index)."""
+    import generator
+
+    result = generator.select_candidate(cands, human_body=target.human_body, selection=selection)
+    for marked in result.candidates:
+        row = rows[(target.key, marked.candidate_index)]
+        row.rejection_reason = result.rejections.get(marked.candidate_index) or ""
+        row.chosen = bool(marked.provenance.get("chosen"))
+        row.provenance = marked.provenance
+        row.save(update_fields=["rejection_reason", "chosen", "provenance"])
+    if result.chosen is None:
+        return result.failed_reason or "no candidate"
+    article = rows[(target.key, cands[0].candidate_index)].article
+    text_store(
+        condition=condition,
+        article=article,
+        is_machine=True,
+        body=result.machine_text,
+        provenance={
+            **result.chosen.provenance,
+            "model": condition.model,
+            "condition": condition.name,
+            "max_words": result.max_words,
+            "cut_mode": result.cut_mode,
+            "candidate_count": len(cands),
+        },
+    )
+    text_store(
+        condition=condition,
+        article=article,
+        is_machine=False,
+        body=result.human_text,
+        provenance={
+            "kind": "human",
+            "max_words": result.max_words,
+            "cut_mode": result.cut_mode,
+            "source": article.source,
+            "url": article.url,
+            "license": article.license,
+        },
+    )
+    return None
+
+
+def _drop_failed(study: Study, condition: Condition, failed: list[tuple[str, str]]) -> None:
+    """Drop the articles (by key) none of whose candidates could be used, with the reason."""
+    from studies.services.texts import article_drop
+
+    for key, reason in failed:
+        article = Article.objects.get(corpus=study.corpus, key=key)
+        sa = StudyArticle.objects.get(study=study, article=article)
+        if not sa.dropped:
+            article_drop(
+                study=study, article=article, kind="failed", reason=f"{condition.name}: {reason}"
+            )
+
+
+def _study_ready_when_all_done(study: Study, *, dropped: list[str]) -> None:
+    """Once every condition's job is done: ready (or needing attention), and the machine
+    detectors started when the spec asks for them."""
+    pending = GenerationJob.objects.filter(study=study).exclude(state=GenerationJob.State.DONE)
+    all_have_jobs = not study.conditions.filter(generation_job__isnull=True).exists()
+    if pending.exists() or not all_have_jobs or study.status != Study.Status.GENERATING:
+        return
+    from studies.selectors.readiness import study_readiness
+
+    readiness = study_readiness(study)
+    study.status = Study.Status.READY if readiness.can_launch else Study.Status.ATTENTION
+    study.save(update_fields=["status"])
+    audit(study=study, action="generation_done", dropped=dropped, problems=readiness.problems)
+    if study.spec.get("detection", {}).get("detectors"):
+        from studies.services.detection import detection_start
+
+        try:
+            detection_start(study=study)
+        except StudyError as exc:  # e.g. every article failed: nothing to score
+            log.warning("detection not started for %s: %s", study.slug, exc)

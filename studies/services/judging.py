@@ -52,7 +52,7 @@ _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_rate(rate: str) -> tuple[int, dt.timedelta] | None:
+def rate_parse(rate: str) -> tuple[int, dt.timedelta] | None:
     """'20/m' -> (20, 60 s); '100/5m' -> (100, 300 s); '' or '0' -> None (no limit)."""
     if not rate or rate.strip() in ("0", "off", "none"):
         return None
@@ -77,7 +77,7 @@ def entry_attempt_allow(*, key: str, rate: str, now: dt.datetime | None = None) 
     PostgreSQL a lock per key makes the count and the insert one step, so a burst of
     simultaneous attempts cannot slip past the limit.
     """
-    parsed = parse_rate(rate)
+    parsed = rate_parse(rate)
     if parsed is None:
         return True
     limit, window = parsed

@@ -9,6 +9,7 @@ import random
 import secrets
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -49,7 +50,7 @@ def _models_or_none() -> Mapping[str, ModelInfo] | None:
     return registry_models()
 
 
-def select_articles(*, corpus: Corpus, spec: dict[str, Any]) -> list[Article]:
+def articles_select(*, corpus: Corpus, spec: dict[str, Any]) -> list[Article]:
     """The study's articles: explicit ids, or a seeded sample of the filtered corpus."""
     art = spec["articles"]
     qs = Article.objects.filter(corpus=corpus)
@@ -83,7 +84,7 @@ def select_articles(*, corpus: Corpus, spec: dict[str, Any]) -> list[Article]:
     return random.Random(f"articles:{spec['seed']}").sample(pool, art["count"])
 
 
-def select_context(*, corpus: Corpus, exclude: set[int], k: int, seed: int) -> list[Article]:
+def context_select(*, corpus: Corpus, exclude: set[int], k: int, seed: int) -> list[Article]:
     """The study's fixed few-shot context: drawn with the seed from outside its articles."""
     if k == 0:
         return []
@@ -118,9 +119,9 @@ def _prepared(
     for slug in spec["exclude_judges_from"]:
         if not visible.filter(slug=slug).exists():
             raise SpecError([f"exclude_judges_from: you have no study called {slug!r}"])
-    articles = select_articles(corpus=corpus, spec=spec)
+    articles = articles_select(corpus=corpus, spec=spec)
     k = max((c["context_articles"] for c in spec["conditions"]), default=0)
-    context = select_context(
+    context = context_select(
         corpus=corpus, exclude={a.pk for a in articles}, k=k, seed=spec["seed"]
     )
     warnings += token_budget_warnings(spec)
@@ -286,7 +287,7 @@ def study_copy(
     return copy, warnings
 
 
-def copy_spec_text(study: Study, new_slug: str) -> str:
+def spec_text_copy(study: Study, new_slug: str) -> str:
     """The study's spec as a starting point for a copy called ``new_slug``."""
     raw = tomllib.loads(study.spec_source or spec_to_toml(study.spec))
     raw["slug"] = new_slug
@@ -361,20 +362,73 @@ def study_launch(*, study: Study, actor=None, acknowledge_tells: bool = False) -
     return _study_launch(study=study, actor=actor, acknowledge_tells=acknowledge_tells)
 
 
-def _plan_entries(*, study: Study, slist: StudyList, plan, texts, by_key, by_name):
+@dataclass(frozen=True)
+class _ListSource:
+    """What a study's lists are drawn from: its texts and the articles that have them."""
+
+    conditions: list[Condition]
+    texts: dict[tuple[int, int, bool], Text]  # by (condition, article, is_machine)
+    kept: list[StudyArticle]  # not dropped
+    usable: list[StudyArticle]  # kept, with a human and a machine text in every condition
+    by_key: dict[str, Article]  # the usable articles
+    by_name: dict[str, Condition]
+
+    def groups(self, design: str) -> int:
+        """The fewest items per judge the design needs (human and machine per condition)."""
+        return 2 * (len(self.conditions) if design == Design.WITHIN else 1)
+
+    def per_judge(self, spec: Mapping[str, Any]) -> int:
+        return min(spec["items_per_judge"] or len(self.usable), len(self.usable))
+
+    def plans(self, study: Study, *, per_judge: int, seed) -> list:
+        return design_lib.build_lists(
+            articles=sorted(self.by_key),
+            conditions=[c.name for c in self.conditions],
+            protocol=study.protocol,
+            design=study.design,
+            items_per_judge=per_judge,
+            seed=seed,
+        )
+
+
+def _list_source(study: Study) -> _ListSource:
+    conditions = list(study.conditions.all())
+    kept = included_articles(study)
+    texts = {
+        (t.condition_id, t.article_id, t.is_machine): t for t in Text.objects.filter(study=study)
+    }
+    usable = [
+        sa
+        for sa in kept
+        if all((c.pk, sa.article_id, m) in texts for c in conditions for m in (False, True))
+    ]
+    return _ListSource(
+        conditions=conditions,
+        texts=texts,
+        kept=kept,
+        usable=usable,
+        by_key={sa.article.key: sa.article for sa in usable},
+        by_name={c.name: c for c in conditions},
+    )
+
+
+def _study_attention_checks(study: Study) -> list[dict[str, Any]]:
+    """The attention checks every list ends with, in the study's language."""
+    attention = attention_checks(study.protocol, study.spec.get("language", "en"))
+    return [attention[i % len(attention)] for i in range(study.spec["attention_checks"]["count"])]
+
+
+def _plan_entries(*, study: Study, slist: StudyList, plan, source: _ListSource):
     """The unsaved entries of one planned list, and what the launch record says of them."""
     entries = []
     record_entries = []
     for pos, e in enumerate(plan.entries):
-        cond = by_name[e.condition]
-        article = by_key[e.article]
+        cond = source.by_name[e.condition]
+        article = source.by_key[e.article]
+        placed = {"study_list": slist, "position": pos, "article": article, "condition": cond}
         if study.protocol == Protocol.SINGLE:
-            text = texts[(cond.pk, article.pk, bool(e.is_machine))]
-            entries.append(
-                ListEntry(
-                    study_list=slist, position=pos, article=article, condition=cond, text=text
-                )
-            )
+            text = source.texts[(cond.pk, article.pk, bool(e.is_machine))]
+            entries.append(ListEntry(**placed, text=text))
             record_entries.append(
                 {
                     "article": article.key,
@@ -384,18 +438,10 @@ def _plan_entries(*, study: Study, slist: StudyList, plan, texts, by_key, by_nam
                 }
             )
         else:
-            human = texts[(cond.pk, article.pk, False)]
-            machine = texts[(cond.pk, article.pk, True)]
+            human = source.texts[(cond.pk, article.pk, False)]
+            machine = source.texts[(cond.pk, article.pk, True)]
             entries.append(
-                ListEntry(
-                    study_list=slist,
-                    position=pos,
-                    article=article,
-                    condition=cond,
-                    text=human,
-                    machine_text=machine,
-                    human_side=e.human_side or "",
-                )
+                ListEntry(**placed, text=human, machine_text=machine, human_side=e.human_side or "")
             )
             record_entries.append(
                 {
@@ -409,13 +455,45 @@ def _plan_entries(*, study: Study, slist: StudyList, plan, texts, by_key, by_nam
     return entries, record_entries
 
 
-@transaction.atomic
-def _study_launch(*, study: Study, actor, acknowledge_tells: bool) -> Study:
+def _list_create(
+    *,
+    study: Study,
+    source: _ListSource,
+    plan,
+    checks: list[dict[str, Any]],
+    name: str,
+    index: int,
+    quota: int,
+) -> tuple[StudyList, list[dict[str, Any]]]:
+    """Store one planned list, its entries and its attention checks after them; returns
+    the list and what the launch record says of its entries."""
+    slist = StudyList.objects.create(
+        study=study,
+        condition=source.by_name[plan.condition] if plan.condition else None,
+        name=name,
+        index=index,
+        block=plan.block,
+        quota=quota,
+    )
+    entries, record_entries = _plan_entries(study=study, slist=slist, plan=plan, source=source)
+    entries += [
+        ListEntry(
+            study_list=slist,
+            position=len(plan.entries) + i,
+            is_attention=True,
+            attention=check,
+        )
+        for i, check in enumerate(checks)
+    ]
+    ListEntry.objects.bulk_create(entries)
+    return slist, record_entries
+
+
+def _tells_gate(*, study: Study, actor, acknowledge_tells: bool) -> dict[str, Any] | None:
+    """The tell audit for the launch record; refuses a gated one unless acknowledged (and
+    then audits the acknowledgement)."""
     from studies.services.tell_audit import tell_audit_current
 
-    study = Study.objects.select_for_update().get(pk=study.pk)
-    if study.status != Study.Status.READY:
-        raise StudyError(f"only a ready study can be launched; {study.slug} is {study.status}")
     tells = tell_audit_current(study=study)
     if tells and tells["gated"]:
         if not acknowledge_tells:
@@ -431,71 +509,55 @@ def _study_launch(*, study: Study, actor, acknowledge_tells: bool) -> Study:
             findings=tells["findings"],
             texts_sha256=tells["texts_sha256"],
         )
-    # Test runs before launch used throwaway lists; they go, and the real lists are built.
-    Judge.objects.filter(study=study, test=True).delete()
-    StudyList.objects.filter(study=study).delete()
-    spec = study.spec
-    conditions = list(study.conditions.all())
-    kept = included_articles(study)
-    texts = {
-        (t.condition_id, t.article_id, t.is_machine): t for t in Text.objects.filter(study=study)
-    }
-    usable = [
-        sa
-        for sa in kept
-        if all((c.pk, sa.article_id, m) in texts for c in conditions for m in (False, True))
-    ]
-    if len(usable) != len(kept):
-        missing = sorted(sa.article.key for sa in kept if sa not in usable)
+    return tells
+
+
+def _launch_source(study: Study) -> tuple[_ListSource, int]:
+    """The list source and the items per judge, or StudyError when the texts cannot make
+    the design (an article without every text, too few articles, detectors not done)."""
+    source = _list_source(study)
+    if len(source.usable) != len(source.kept):
+        missing = sorted(sa.article.key for sa in source.kept if sa not in source.usable)
         raise StudyError(f"articles without texts for every condition: {', '.join(missing)}")
-    groups = 2 * (len(conditions) if study.design == Design.WITHIN else 1)
-    per_judge = min(spec["items_per_judge"] or len(usable), len(usable))
+    groups = source.groups(study.design)
+    per_judge = source.per_judge(study.spec)
     if per_judge < groups:
         raise StudyError(
-            f"only {len(usable)} articles are left after exclusions; the design needs {groups}"
+            f"only {len(source.usable)} articles are left after exclusions; "
+            f"the design needs {groups}"
         )
-    if spec.get("detection", {}).get("detectors"):
+    if study.spec.get("detection", {}).get("detectors"):
         from studies.services.detection import detection_complete
 
         complete, why = detection_complete(study)
         if not complete:
             raise StudyError(f"machine detectors must score the texts before launch: {why}")
-    by_key = {sa.article.key: sa.article for sa in usable}
-    by_name = {c.name: c for c in conditions}
-    plans = design_lib.build_lists(
-        articles=sorted(by_key),
-        conditions=[c.name for c in conditions],
-        protocol=study.protocol,
-        design=study.design,
-        items_per_judge=per_judge,
-        seed=derived_key(study.secret, "design"),
-    )
-    attention = attention_checks(study.protocol, spec.get("language", "en"))
-    n_checks = spec["attention_checks"]["count"]
+    return source, per_judge
+
+
+@transaction.atomic
+def _study_launch(*, study: Study, actor, acknowledge_tells: bool) -> Study:
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.status != Study.Status.READY:
+        raise StudyError(f"only a ready study can be launched; {study.slug} is {study.status}")
+    tells = _tells_gate(study=study, actor=actor, acknowledge_tells=acknowledge_tells)
+    # Test runs before launch used throwaway lists; they go, and the real lists are built.
+    Judge.objects.filter(study=study, test=True).delete()
+    StudyList.objects.filter(study=study).delete()
+    source, per_judge = _launch_source(study)
+    plans = source.plans(study, per_judge=per_judge, seed=derived_key(study.secret, "design"))
+    checks = _study_attention_checks(study)
     record_lists = []
     for index, plan in enumerate(plans):
-        slist = StudyList.objects.create(
+        _, record_entries = _list_create(
             study=study,
-            condition=by_name[plan.condition] if plan.condition else None,
+            source=source,
+            plan=plan,
+            checks=checks,
             name=plan.name,
             index=index,
-            block=plan.block,
-            quota=spec["judges_per_list"],
+            quota=study.spec["judges_per_list"],
         )
-        entries, record_entries = _plan_entries(
-            study=study, slist=slist, plan=plan, texts=texts, by_key=by_key, by_name=by_name
-        )
-        for i in range(n_checks):
-            check = attention[i % len(attention)]
-            entries.append(
-                ListEntry(
-                    study_list=slist,
-                    position=len(plan.entries) + i,
-                    is_attention=True,
-                    attention=check,
-                )
-            )
-        ListEntry.objects.bulk_create(entries)
         record_lists.append(
             {
                 "name": plan.name,
@@ -504,25 +566,42 @@ def _study_launch(*, study: Study, actor, acknowledge_tells: bool) -> Study:
                 "entries": record_entries,
             }
         )
-    positions = spec["attention_checks"]["positions"] or design_lib.default_attention_positions(
-        per_judge, n_checks
+    record = _launch_record(
+        study, tells=tells, lists=record_lists, checks=checks, per_judge=per_judge, source=source
     )
-    practice = practice_build(study=study)
+    study.frozen = record
+    study.practice = record["practice"]
+    study.design_hash = canonical_hash(record)
+    study.status = Study.Status.LIVE
+    study.launched_at = timezone.now()
+    study.save(update_fields=["frozen", "practice", "design_hash", "status", "launched_at"])
+    audit(study=study, action="launch", actor=actor, design_hash=study.design_hash)
+    return study
+
+
+def _launch_record(
+    study: Study,
+    *,
+    tells: dict[str, Any] | None,
+    lists: list[dict[str, Any]],
+    checks: list[dict[str, Any]],
+    per_judge: int,
+    source: _ListSource,
+) -> dict[str, Any]:
+    """The frozen design record: everything a judge is shown, hashed at launch."""
+    spec = study.spec
+    positions = spec["attention_checks"]["positions"] or design_lib.default_attention_positions(
+        per_judge, len(checks)
+    )
     record = {
         "spec": spec,
         "secret_sha256": secret_digest(study.secret),
         "context_articles": study.context_keys,
-        "practice": practice,
-        "lists": record_lists,
-        "attention_checks": [
-            {
-                **attention[i % len(attention)],
-                "sha256": canonical_hash(attention[i % len(attention)]),
-            }
-            for i in range(n_checks)
-        ],
+        "practice": practice_build(study=study),
+        "lists": lists,
+        "attention_checks": [{**check, "sha256": canonical_hash(check)} for check in checks],
         "attention_positions": positions,
-        "texts": _text_records(study, set(by_key)),
+        "texts": _text_records(study, set(source.by_key)),
         "tell_audit": tells,
         "dropped": [
             {"article": sa.article.key, "kind": sa.drop_kind, "reason": sa.drop_reason}
@@ -535,67 +614,31 @@ def _study_launch(*, study: Study, actor, acknowledge_tells: bool) -> Study:
         from studies.services.detection import detection_record
 
         record["detection"] = detection_record(study)
-    study.frozen = record
-    study.practice = practice
-    study.design_hash = canonical_hash(record)
-    study.status = Study.Status.LIVE
-    study.launched_at = timezone.now()
-    study.save(update_fields=["frozen", "practice", "design_hash", "status", "launched_at"])
-    audit(study=study, action="launch", actor=actor, design_hash=study.design_hash)
-    return study
+    return record
 
 
 def throwaway_list_create(*, study: Study) -> StudyList:
     """A throwaway list for the owner's test run before launch: one list of a design drawn
     with fresh randomness (not the study's secret, so it tells nothing of the real lists),
     deleted at launch."""
-    conditions = list(study.conditions.all())
-    kept = included_articles(study)
-    texts = {
-        (t.condition_id, t.article_id, t.is_machine): t for t in Text.objects.filter(study=study)
-    }
-    usable = [
-        sa
-        for sa in kept
-        if all((c.pk, sa.article_id, m) in texts for c in conditions for m in (False, True))
-    ]
-    groups = 2 * (len(conditions) if study.design == "within" else 1)
-    per_judge = min(study.spec["items_per_judge"] or len(usable), len(usable))
+    source = _list_source(study)
+    groups = source.groups(study.design)
+    per_judge = source.per_judge(study.spec)
     if per_judge < groups:
-        raise StudyError(f"only {len(usable)} articles have texts; the design needs {groups}")
-    by_key = {sa.article.key: sa.article for sa in usable}
-    by_name = {c.name: c for c in conditions}
-    plans = design_lib.build_lists(
-        articles=sorted(by_key),
-        conditions=[c.name for c in conditions],
-        protocol=study.protocol,
-        design=study.design,
-        items_per_judge=per_judge,
-        seed=secrets.randbits(62),
-    )
+        raise StudyError(
+            f"only {len(source.usable)} articles have texts; the design needs {groups}"
+        )
+    plans = source.plans(study, per_judge=per_judge, seed=secrets.randbits(62))
     plan = plans[secrets.randbelow(len(plans))]
-    slist = StudyList.objects.create(
+    slist, _ = _list_create(
         study=study,
-        condition=by_name[plan.condition] if plan.condition else None,
+        source=source,
+        plan=plan,
+        checks=_study_attention_checks(study),
         name=f"test-run-{secrets.token_hex(6)}",
         index=10_000 + StudyList.objects.filter(study=study).count(),
-        block=plan.block,
         quota=0,
     )
-    entries, _ = _plan_entries(
-        study=study, slist=slist, plan=plan, texts=texts, by_key=by_key, by_name=by_name
-    )
-    attention = attention_checks(study.protocol, study.spec.get("language", "en"))
-    for i in range(study.spec["attention_checks"]["count"]):
-        entries.append(
-            ListEntry(
-                study_list=slist,
-                position=len(plan.entries) + i,
-                is_attention=True,
-                attention=attention[i % len(attention)],
-            )
-        )
-    ListEntry.objects.bulk_create(entries)
     return slist
 
 

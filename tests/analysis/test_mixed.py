@@ -61,3 +61,17 @@ def test_half_credit_scoring_by_hand():
     assert y_all.tolist() == [0, 1, 0, 0, 0, 0, 0]
     d, y_p = outcome_column(f, "primary")
     assert len(d) == 2 and y_p.tolist() == [1, 0]
+
+
+def test_reference_need_not_come_first():
+    """The reference named as the control fits the same model whatever order the rows come in."""
+    truth = (SimCondition("control", None, 0.80, True), SimCondition("m", 1e9, 0.60))
+    df = prepare_responses(
+        simulate_responses(truth, judges_per_condition=30, n_articles=12, seed=2)
+    )
+    first = fit_mixed(df, reference="control", order=["control", "m"])
+    second = fit_mixed(df, reference="control", order=["m", "control"])
+    a = first.conditions.set_index("condition").sort_index()
+    b = second.conditions.set_index("condition").sort_index()
+    assert np.allclose(a["logit"], b["logit"]) and np.allclose(a["se"], b["se"])
+    assert a.loc["m", "logit"] < a.loc["control", "logit"]

@@ -70,22 +70,22 @@ def test_every_analysis_md_row_is_a_named_results_entry(results):
 
 def test_real_and_simulated_judges_are_never_pooled(results, mixed_population):
     assert results.population == "real"
-    real_judges = results["study_record"]["judges_analysed"]
+    real_judges = results["study_record"].judges_analysed
     assert real_judges == 4 * 20
     assert results.simulated is not None and results.simulated.population == "simulated"
-    assert results.simulated["study_record"]["judges_analysed"] == 12
+    assert results.simulated["study_record"].judges_analysed == 12
     assert any("simulated" in w for w in results.warnings)
     d = json.loads(results.to_json())
     assert d["simulated_judges"]["all_judges_simulated"] is True
 
 
 def test_numbers_agree_across_sections(results):
-    pt = results["paper_table"]["table"].set_index("condition")
-    boot = results["bootstrap"]["table"]
+    pt = results["paper_table"].table.set_index("condition")
+    boot = results["bootstrap"].table
     acc = boot[boot["statistic"] == "accuracy"].set_index("condition")["estimate"]
     for cond in pt.index:
         assert acc[cond] == pytest.approx(pt.loc[cond, "mean_accuracy"])
-    eq = results["equivalence"]["table"].set_index("condition")
+    eq = results["equivalence"].table.set_index("condition")
     assert eq["mean_accuracy"].to_dict() == pytest.approx(pt["mean_accuracy"].to_dict())
 
 
@@ -133,14 +133,14 @@ def test_paired_protocol_end_to_end(tmp_path):
     df = simulate_responses(conds, judges_per_condition=15, n_articles=10, paired=True, seed=8)
     res = analyze(df, n_boot=200, power_sims=20)
     assert res.protocol == "paired"
-    paired = res["paired"]["table"].set_index("condition")
-    pt = res["paper_table"]["table"].set_index("condition")
+    paired = res["paired"].table.set_index("condition")
+    pt = res["paper_table"].table.set_index("condition")
     sub = df[df["condition"] == "big"]
     assert paired.loc["big", "prop_chose_human"] == pytest.approx(
         (sub["choice"] == sub["human_side"]).mean()
     )
     assert pt.loc["big", "idk_rate"] == 0
-    assert "primary" in res["mixed_model"]
+    assert "primary" in res["mixed_model"].fits
     assert res["position"].side_bias is not None
     write_report(res, tmp_path)
     assert (tmp_path / "report.html").exists()
@@ -169,7 +169,7 @@ def test_analyze_path_export_folder_and_cli(tmp_path):
         )
     )
     res = analyze_path(export, tmp_path / "out", n_boot=100)
-    assert res["exclusions"]["excluded_judges"]["rule"].tolist() == ["looked things up"]
+    assert res["exclusions"].excluded_judges["rule"].tolist() == ["looked things up"]
     out = subprocess.run(
         [
             sys.executable,
@@ -298,12 +298,12 @@ def _platform_export(folder):
 def test_platform_export_shape(tmp_path):
     judges = _platform_export(tmp_path)
     res = analyze_path(tmp_path, tmp_path / "out", n_boot=100)
-    ex = res["exclusions"]["excluded_judges"].set_index("judge")["rule"]
+    ex = res["exclusions"].excluded_judges.set_index("judge")["rule"]
     assert ex[judges[1]] == "failed attention check"
     assert ex[judges[2]] == "incomplete or withdrawn"
     assert ex[judges[3]] == "looked things up"
-    assert res["study_record"]["judges_analysed"] == len(judges) - 3
-    assert res["exclusions"]["unscored_rows"] == len(judges)
+    assert res["study_record"].judges_analysed == len(judges) - 3
+    assert res["exclusions"].unscored_rows == len(judges)
     html = (tmp_path / "out" / "report.html").read_text()
     assert "sha256:feed" in html and "launch" in html
 
@@ -326,8 +326,8 @@ def test_a_sized_control_stays_off_the_scaling_curve():
     )
     df = simulate_responses(conds, judges_per_condition=8, n_articles=6, seed=2)
     res = analyze(df, n_boot=100, power_sims=20)
-    assert res["fits"]["points"]["condition"].tolist() == ["a", "b", "c"]
-    assert res["timing"]["n_judges_fit"] == 3 * 8
+    assert res["fits"].points["condition"].tolist() == ["a", "b", "c"]
+    assert res["timing"].n_judges_fit == 3 * 8
 
 
 def test_the_tell_audit_from_the_study_record_reaches_results_and_report(tmp_path):
@@ -379,8 +379,8 @@ def test_findings_are_sentences_that_match_the_tables(results, tmp_path):
     from analysis.report import findings
 
     lines = findings(results)
-    pt = results["paper_table"]["table"].set_index("condition")
-    vs = results["vs_control"]["table"].set_index("condition")
+    pt = results["paper_table"].table.set_index("condition")
+    vs = results["vs_control"].table.set_index("condition")
     for cond in pt.index:
         line = next(x for x in lines if x.startswith(f"{cond}:"))
         assert f"{100 * pt.loc[cond, 'mean_accuracy']:.1f}%" in line

@@ -101,3 +101,8 @@ def test_cli_asks_for_the_condition_then_answers(tmp_path, capsys):
     rc = main(["--spec", str(spec), "--condition", "b", "--judges", "5,20", "--n-sims", "50"])
     out = capsys.readouterr().out
     assert rc == 0 and "judges per list" in out and "control 0.86" in out
+
+
+def test_cli_names_a_missing_spec(tmp_path, capsys):
+    assert main(["--spec", str(tmp_path / "missing.toml")]) == 2
+    assert "missing.toml: no such spec file" in capsys.readouterr().err

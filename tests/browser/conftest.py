@@ -54,7 +54,7 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport=DESKTOP, locale="en-US")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(20_000)  # a loaded 2-core machine
     pg = context.new_page()
     pg.console_errors = []  # type: ignore[attr-defined]
     pg.requested = []  # type: ignore[attr-defined]

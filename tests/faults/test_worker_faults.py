@@ -81,3 +81,60 @@ def test_redis_down_then_back_generation_resumes(study, redis_server, tiny_regis
         wait_for_job(job, "done", timeout=180, what="the job after Redis came back")
     job.refresh_from_db()
     assert Candidate.objects.filter(job=job).count() == job.total_units == 12
+
+
+def test_power_run_whose_worker_is_killed_is_resent_and_finishes(
+    redis_server, tiny_registry, tmp_path, settings, django_user_model
+):
+    """A power-plan run, killed with its worker while it simulates, is re-sent by the next
+    worker's reconciler and finishes there (one claim each)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    from studies.models import PowerPlanRun
+    from studies.services.power import power_run_create
+
+    settings.CELERY_BROKER_URL = redis_server.url
+    owner = django_user_model.objects.create_user("planner", password="pw-planner-1")
+    params = {
+        "condition": "model",
+        "test": "t",
+        "accuracy": 0.55,
+        "control_accuracy": 0.86,
+        "sd_judge": 0.3,
+        "sd_article": 0.3,
+        "articles": 10,
+        "margin": 0.05,
+        "judges_per_list": [20, 40, 80, 160],
+        "target": 0.8,
+        "alpha": 0.05,
+        "n_sims": 4000,  # several seconds: long enough to be killed in the middle
+    }
+    first = worker_for(redis_server, tiny_registry, tmp_path, "first")
+    first.start()
+    try:
+        run = power_run_create(owner=owner, params=params)
+        wait_for(
+            lambda: PowerPlanRun.objects.get(pk=run.pk).state == "running",
+            timeout=120,
+            what="the run to start",
+        )
+        first.kill()
+    finally:
+        first.kill()
+    run.refresh_from_db()
+    assert run.state == "running" and run.attempts == 1, "the worker should die mid-run"
+    import time
+
+    time.sleep(2.5)  # the dead worker's heartbeat goes stale; the new worker reconciles
+    second = worker_for(redis_server, tiny_registry, tmp_path, "second")
+    second.start()
+    try:
+        wait_for(
+            lambda: PowerPlanRun.objects.get(pk=run.pk).state == "done",
+            timeout=180,
+            what="the re-sent run",
+        )
+    finally:
+        second.stop()
+    run.refresh_from_db()
+    assert run.attempts == 2 and run.result["grid"], run.error

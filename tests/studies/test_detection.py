@@ -8,14 +8,10 @@ import pytest
 from django.core.management import call_command
 
 from studies.models import DetectionJob, DetectorScore, Study, Text
-from studies.services.detection import (
-    detection_reconcile,
-    detection_run,
-    detection_start,
-    detector_aucs,
-)
+from studies.services.detection import detection_run, detection_start, detector_aucs
 from studies.services.exports import export_files
 from studies.services.generation import generation_run, generation_start
+from studies.services.jobs import jobs_reconcile
 from studies.services.studies import StudyError, design_record, study_launch, study_transition
 from tests.factories import fill_texts, spec_text
 
@@ -115,5 +111,5 @@ def test_detection_start_checks_and_reconciler(make_study):
     job = detection_start(study=study, send=False)
     assert job.state == "queued" and job.detectors == ["loglik"]
     DetectionJob.objects.filter(pk=job.pk).update(heartbeat_at=job.created_at.replace(year=2000))
-    assert detection_reconcile() == [job.pk]
-    assert detection_reconcile() == []  # re-sent once per stale period
+    assert jobs_reconcile()["detection"] == [job.pk]
+    assert jobs_reconcile()["detection"] == []  # re-sent once per stale period

@@ -5,7 +5,8 @@ import redis
 from django.conf import settings
 
 from studies.models import Candidate, GenerationJob, Study, Text
-from studies.services.generation import generation_run, generation_start, jobs_reconcile
+from studies.services.generation import generation_run, generation_start
+from studies.services.jobs import jobs_reconcile
 from tests.factories import generation_spec, tiny_condition
 
 
@@ -123,10 +124,10 @@ def test_reconciler_resends_stale_jobs_to_redis(tiny_study, django_capture_on_co
     )
     with django_capture_on_commit_callbacks(execute=True):
         resent = jobs_reconcile()
-    assert resent == [jobs[0].pk]
+    assert resent["generation"] == [jobs[0].pk]
     assert client.llen("generation") == 3
     with django_capture_on_commit_callbacks(execute=True):
-        assert jobs_reconcile() == []  # heartbeat refreshed: not re-sent every minute
+        assert jobs_reconcile()["generation"] == []  # heartbeat refreshed: not every minute
     client.delete("generation")
 
 

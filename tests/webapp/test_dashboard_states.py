@@ -117,14 +117,9 @@ def test_generation_failure_cannot_be_undone_as_an_exclusion(make_study):
         article_restore(study=study, article=sa.article, reason="try anyway")
 
 
-def test_edit_a_draft_in_the_form_and_as_a_spec(client_a, alice, make_study):
-    study = _own(make_study(slug="editable"), alice)
-    fill_texts(study)
-    edit = reverse("dashboard:edit", args=[study.slug])
-    page = client_a.get(edit)
-    assert page.status_code == 200
+def _form_data(page) -> dict:
+    """What a browser posts for the edit page as shown."""
     form = page.context["form"]
-    assert form["title"].value() == study.title and form["slug"].field.disabled
     data = {
         k: v
         for k, v in {
@@ -133,6 +128,10 @@ def test_edit_a_draft_in_the_form_and_as_a_spec(client_a, alice, make_study):
     }
     data = {k: v for k, v in data.items() if v not in (False, [], "")}
     data = {k: (", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in data.items()}
+    if form["closing_questions"].value():
+        data["closing_questions"] = form.fields["closing_questions"].prepare_value(
+            form["closing_questions"].value()
+        )
     conditions = page.context["conditions"]
     data.update(
         {
@@ -147,6 +146,18 @@ def test_edit_a_draft_in_the_form_and_as_a_spec(client_a, alice, make_study):
             value = f[name].value()
             if value is not None and value is not False:
                 data[f"{f.prefix}-{name}"] = "on" if value is True else value
+    return data
+
+
+def test_edit_a_draft_in_the_form_and_as_a_spec(client_a, alice, make_study):
+    study = _own(make_study(slug="editable"), alice)
+    fill_texts(study)
+    edit = reverse("dashboard:edit", args=[study.slug])
+    page = client_a.get(edit)
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert form["title"].value() == study.title and form["slug"].field.disabled
+    data = _form_data(page)
     data["title"] = "Edited in the form"
     data["target_words"] = "150"
     data["slug"] = "renamed"  # ignored: the slug stays
@@ -170,6 +181,32 @@ def test_edit_a_draft_in_the_form_and_as_a_spec(client_a, alice, make_study):
     assert ok.status_code == 302
     study.refresh_from_db()
     assert study.title == "Spec edit"
+
+
+def test_an_edit_in_the_form_keeps_the_keys_the_form_does_not_show(client_a, alice, make_study):
+    study = _own(
+        make_study(
+            slug="spec-only-keys",
+            paragraphs="single",
+            min_length_ratio=0.7,
+            detection={"detectors": ["loglik"], "batch_size": 4},
+            closing_questions=[
+                {"name": "mood", "kind": "scale", "prompt": "How?", "scale_points": 7}
+            ],
+        ),
+        alice,
+    )
+    edit = reverse("dashboard:edit", args=[study.slug])
+    data = _form_data(client_a.get(edit))
+    data["title"] = "Edited in the form"
+    response = client_a.post(edit, data)
+    assert response.status_code == 302, response.context and response.context["problems"]
+    study.refresh_from_db()
+    assert study.title == "Edited in the form"
+    assert study.spec["paragraphs"] == "single" and study.spec["min_length_ratio"] == 0.7
+    assert study.spec["detection"]["detectors"] == ["loglik"]
+    assert study.spec["detection"]["batch_size"] == 4
+    assert study.spec["closing_questions"][0]["scale_points"] == 7
 
 
 def test_launched_study_cannot_be_edited_or_deleted(client_a, alice, make_live_study):

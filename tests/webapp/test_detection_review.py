@@ -20,22 +20,27 @@ def test_review_shows_detector_auc(researcher_client, make_study):
     study.owner = user
     study.save(update_fields=["owner"])
     fill_texts(study)
-    job = DetectionJob.objects.create(study=study, detectors=["loglik"], state="done")
+    job = DetectionJob.objects.create(study=study, detectors=["loglik", "entropy"], state="done")
     texts = list(Text.objects.filter(study=study))
     DetectorScore.objects.bulk_create(
         DetectorScore(
             job=job,
             text=t,
-            detector="loglik",
-            score=-1.0 + t.is_machine + 0.001 * t.pk,
-            provenance={"detector": "loglik", "text_sha256": t.sha256},
+            detector=name,
+            score=sign * (-1.0 + t.is_machine + 0.001 * t.pk),
+            provenance={"detector": name, "text_sha256": t.sha256},
         )
         for t in texts
+        for name, sign in (("loglik", 1), ("entropy", -1))
     )
     page = client.get(reverse("dashboard:review", args=[study.slug]))
     assert page.status_code == 200
     body = page.content.decode()
     assert "Machine detectors" in body and "1.000" in body and "loglik" in body
+    # entropy ranks every machine text as more human: said in words beside its AUC
+    assert "0.000 <span" in body and body.count("below chance") == len(
+        {t.condition_id for t in texts}
+    )
 
 
 def test_judge_pages_carry_no_detector_scores(make_live_study, client):

@@ -49,11 +49,11 @@ def test_practice_uses_articles_outside_the_study(make_study, protocol):
 
 
 def test_parse_rate():
-    assert judging.parse_rate("20/m") == (20, dt.timedelta(minutes=1))
-    assert judging.parse_rate("100/5m") == (100, dt.timedelta(minutes=5))
-    assert judging.parse_rate("") is None and judging.parse_rate("0") is None
+    assert judging.rate_parse("20/m") == (20, dt.timedelta(minutes=1))
+    assert judging.rate_parse("100/5m") == (100, dt.timedelta(minutes=5))
+    assert judging.rate_parse("") is None and judging.rate_parse("0") is None
     with pytest.raises(ImproperlyConfigured):
-        judging.parse_rate("lots")
+        judging.rate_parse("lots")
 
 
 def test_entry_attempts_are_limited_per_key(db):

@@ -1,9 +1,10 @@
 """Forms of the researcher's dashboard. They validate input and build plain data; the
 services do the writing.
 
-The study form is the spec file as a form: it builds the same spec dict a TOML file
-would hold, leaving out fields left empty so the spec's own defaults apply, and the spec
-then goes through the same validation as ``create_study`` (``parse_spec``).
+The study form is the spec file as a form, its fields generated from the spec's schema
+(``studies.spec_schema``): it builds the same spec dict a TOML file would hold, leaving out
+fields left empty so the spec's own defaults apply, and the spec then goes through the same
+validation as ``create_study`` (``parse_spec``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from django import forms
 from django.forms import formset_factory
 
-from studies import spec as spec_lib
+from studies import spec_schema
 from studies.access import corpora_for_user
 
 
@@ -91,238 +92,102 @@ class ClosingQuestionsField(forms.CharField):
         return "\n".join(lines)
 
 
-def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(v, v) for v in values]
+# Form field names: the spec key, after its table's name ("articles_count").
+_PREFIXES = {"attention_checks": "attention"}
 
 
-D = spec_lib.DEFAULTS
-A = spec_lib.ARTICLE_DEFAULTS
-R = spec_lib.RECRUITMENT_DEFAULTS
-N = spec_lib.ANALYSIS_DEFAULTS
-G = spec_lib.GENERATION_DEFAULTS
-C = spec_lib.CONDITION_DEFAULTS
+def form_name(section: str, key: str) -> str:
+    """The study form's field for ``key`` of ``section`` ("" for the top level)."""
+    return f"{_PREFIXES.get(section, section)}_{key}" if section else key
 
-# Form field name -> (spec section or None for top level, spec key).
-SPEC_FIELDS: dict[str, tuple[str | None, str]] = {
-    "slug": (None, "slug"),
-    "title": (None, "title"),
-    "corpus": (None, "corpus"),
-    "protocol": (None, "protocol"),
-    "design": (None, "design"),
-    "seed": (None, "seed"),
-    "target_words": (None, "target_words"),
-    "items_per_judge": (None, "items_per_judge"),
-    "judges_per_list": (None, "judges_per_list"),
-    "expiry_minutes": (None, "expiry_minutes"),
-    "consent_version": (None, "consent_version"),
-    "exclude_judges_from": (None, "exclude_judges_from"),
-    "articles_count": ("articles", "count"),
-    "articles_ids": ("articles", "ids"),
-    "articles_sources": ("articles", "sources"),
-    "articles_date_from": ("articles", "date_from"),
-    "articles_date_to": ("articles", "date_to"),
-    "articles_exclude_containing": ("articles", "exclude_containing"),
-    "articles_min_words": ("articles", "min_words"),
-    "practice_enabled": ("practice", "enabled"),
-    "practice_items": ("practice", "items"),
-    "attention_count": ("attention_checks", "count"),
-    "attention_positions": ("attention_checks", "positions"),
-    "recruitment_platform": ("recruitment", "platform"),
-    "recruitment_completion_code": ("recruitment", "completion_code"),
-    "recruitment_completion_url": ("recruitment", "completion_url"),
-    "recruitment_declined_code": ("recruitment", "declined_code"),
-    "recruitment_declined_url": ("recruitment", "declined_url"),
-    "recruitment_attention_failed_code": ("recruitment", "attention_failed_code"),
-    "recruitment_attention_failed_url": ("recruitment", "attention_failed_url"),
-    "recruitment_redirect_seconds": ("recruitment", "redirect_seconds"),
-    "recruitment_pay": ("recruitment", "pay"),
-    "recruitment_estimated_minutes": ("recruitment", "estimated_minutes"),
-    "recruitment_demographics": ("recruitment", "demographics"),
-    "language": (None, "language"),
-    "texts_consent": ("texts", "consent"),
-    "texts_instructions": ("texts", "instructions"),
-    "texts_debrief": ("texts", "debrief"),
-    "texts_researcher_contact": ("texts", "researcher_contact"),
-    "texts_ethics_approval": ("texts", "ethics_approval"),
-    "closing_questions": (None, "closing_questions"),
-    "analysis_alpha": ("analysis", "alpha"),
-    "analysis_equivalence_margin": ("analysis", "equivalence_margin"),
-    "analysis_exclude_failed_attention": ("analysis", "exclude_failed_attention"),
-    "analysis_exclude_looked_up": ("analysis", "exclude_looked_up"),
-    "analysis_exclude_seen_before": ("analysis", "exclude_seen_before"),
-    "analysis_min_ms_per_word": ("analysis", "min_ms_per_word"),
-    "generation_batch_size": ("generation", "batch_size"),
-    "generation_min_words_ratio": ("generation", "min_words_ratio"),
-    "generation_min_distinct_4gram": ("generation", "min_distinct_4gram"),
-}
+
+def spec_form_field(f: spec_schema.Field, **extra: Any) -> forms.Field:
+    """A form field for a spec key: label, help, initial and choices from the schema.
+
+    Bounds become the input's min and max, as hints only: the form checks types, and
+    parse_spec checks values, so a value out of bounds gets the spec's own message.
+    """
+    kwargs: dict[str, Any] = {
+        "required": f.required,
+        "label": f.form_label,
+        "help_text": f.help,
+        "initial": f.default,
+        **extra,
+    }
+    choices = [(c, f.choice_labels.get(c, c)) for c in f.choices]
+    if f.kind in ("int", "float"):
+        attrs = {"max": f.hi} if f.lo_open else {"min": f.lo, "max": f.hi}
+        number = forms.IntegerField if f.kind == "int" else forms.FloatField
+        return number(widget=forms.NumberInput(attrs=attrs), **kwargs)
+    if f.kind == "bool":
+        return forms.BooleanField(**kwargs)
+    if f.kind == "choice":
+        return forms.ChoiceField(choices=choices, **kwargs)
+    if f.kind == "list" and choices:
+        return forms.MultipleChoiceField(
+            choices=choices, widget=forms.CheckboxSelectMultiple, **kwargs
+        )
+    if f.kind == "list":
+        return ListField(**kwargs)
+    if f.kind == "positions":
+        return IntListField(**kwargs)
+    if f.kind == "date":
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **kwargs)
+    return forms.CharField(**kwargs)
+
+
+def _spec_form(name: str, sections: tuple[spec_schema.Section, ...], **widgets: Any) -> type:
+    """A form class with a field for each key of ``sections`` that the dashboard shows.
+
+    A ``many`` section's form is one table of a formset: its fields are named by key."""
+    fields: dict[str, Any] = {}
+    for section in sections:
+        for f in section.fields:
+            field_name = f.key if section.many else form_name(section.name, f.key)
+            if f.form:
+                extra = {"widget": widgets[field_name]} if field_name in widgets else {}
+                fields[field_name] = spec_form_field(f, **extra)
+    return type(name, (forms.Form,), {"__module__": __name__, **fields})
+
+
+STUDY_SECTIONS = (spec_schema.TOP, *spec_schema.TABLES)
+# Form field name -> (spec table, "" for the top level; spec key).
+SPEC_FIELDS: dict[str, tuple[str, str]] = {
+    form_name(section.name, f.key): (section.name, f.key)
+    for section in STUDY_SECTIONS
+    for f in section.fields
+    if f.form
+} | {"closing_questions": ("", "closing_questions")}
 # Checkboxes always send a value (unticked is False), so they are always written.
 BOOLEAN_FIELDS = {
-    "practice_enabled",
-    "analysis_exclude_failed_attention",
-    "analysis_exclude_looked_up",
-    "analysis_exclude_seen_before",
+    form_name(section.name, f.key)
+    for section in STUDY_SECTIONS
+    for f in section.fields
+    if f.form and f.kind == "bool"
 }
 
+_StudySpecFields = _spec_form(
+    "_StudySpecFields",
+    STUDY_SECTIONS,
+    articles_ids=forms.Textarea(attrs={"rows": 2}),
+    texts_consent=forms.Textarea(attrs={"rows": 5}),
+    texts_instructions=forms.Textarea(attrs={"rows": 4}),
+    texts_debrief=forms.Textarea(attrs={"rows": 4}),
+)
 
-class StudyForm(forms.Form):
-    slug = forms.CharField(max_length=79, help_text="Lowercase letters, digits, hyphens.")
-    title = forms.CharField(max_length=200)
-    corpus = forms.ChoiceField(choices=[])
-    protocol = forms.ChoiceField(
-        choices=_choices(spec_lib.PROTOCOLS),
-        initial=D["protocol"],
-        help_text="single: one text at a time, 5-point scale (the paper's). paired: human and "
-        "generated side by side.",
-    )
-    design = forms.ChoiceField(
-        choices=_choices(spec_lib.DESIGNS),
-        initial=D["design"],
-        help_text="between: each judge sees one condition (the paper's). within: mixed.",
-    )
-    seed = forms.IntegerField(required=False, initial=D["seed"])
-    target_words = forms.IntegerField(required=False, initial=D["target_words"])
-    items_per_judge = forms.IntegerField(
-        required=False, initial=D["items_per_judge"], help_text="0: every article of the study."
-    )
-    judges_per_list = forms.IntegerField(
-        required=False, initial=D["judges_per_list"], help_text="Quota per condition-list cell."
-    )
-    expiry_minutes = forms.IntegerField(required=False, initial=D["expiry_minutes"])
-    consent_version = forms.CharField(required=False, initial=D["consent_version"])
-    exclude_judges_from = ListField(
-        required=False, help_text="Slugs of earlier studies whose judges may not take part."
-    )
 
-    articles_count = forms.IntegerField(required=False, initial=A["count"], label="Articles")
-    articles_ids = ListField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        label="Explicit article ids",
-        help_text="Instead of a seeded sample.",
-    )
-    articles_sources = ListField(required=False, label="Only from sources")
-    articles_date_from = forms.DateField(
-        required=False, label="Dated from", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    articles_date_to = forms.DateField(
-        required=False, label="Dated to", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    articles_exclude_containing = ListField(required=False, label="Leave out articles containing")
-    articles_min_words = forms.IntegerField(
-        required=False, initial=A["min_words"], label="Minimum words"
-    )
+class StudyForm(_StudySpecFields):
+    """The spec's fields (from ``studies.spec_schema``), and the form's own few."""
 
-    practice_enabled = forms.BooleanField(
-        required=False, label="Practice round", initial=spec_lib.PRACTICE_DEFAULTS["enabled"]
-    )
-    practice_items = forms.IntegerField(
-        required=False, label="Practice items", initial=spec_lib.PRACTICE_DEFAULTS["items"]
-    )
-    attention_count = forms.IntegerField(
-        required=False, label="Attention checks", initial=spec_lib.ATTENTION_DEFAULTS["count"]
-    )
-    attention_positions = IntListField(
-        required=False, label="At positions", help_text="Empty: spread evenly."
-    )
-
-    recruitment_platform = forms.ChoiceField(
-        choices=_choices(spec_lib.PLATFORMS), initial=R["platform"], label="Platform"
-    )
-    recruitment_completion_code = forms.CharField(required=False, label="Completion code")
-    recruitment_completion_url = forms.CharField(required=False, label="Completion URL")
-    recruitment_declined_code = forms.CharField(required=False, label="Declined-consent code")
-    recruitment_declined_url = forms.CharField(required=False, label="Declined-consent URL")
-    recruitment_attention_failed_code = forms.CharField(
-        required=False, label="Failed-attention code"
-    )
-    recruitment_attention_failed_url = forms.CharField(required=False, label="Failed-attention URL")
-    recruitment_redirect_seconds = forms.IntegerField(
-        required=False,
-        initial=R["redirect_seconds"],
-        label="Seconds before the redirect",
-        help_text="Judges see the code and a countdown they can stop.",
-    )
-    recruitment_pay = forms.CharField(required=False, label="Pay (for the record)")
-    recruitment_estimated_minutes = forms.IntegerField(
-        required=False, initial=R["estimated_minutes"], label="Estimated minutes"
-    )
-    recruitment_demographics = forms.MultipleChoiceField(
-        required=False,
-        choices=_choices(spec_lib.DEMOGRAPHICS),
-        widget=forms.CheckboxSelectMultiple,
-        label="Demographic questions",
-    )
-
-    language = forms.ChoiceField(
-        choices=[
-            ("en", "English"),
-            ("zh-hans", "Chinese (Simplified)"),
-            ("es", "Spanish"),
-            ("de", "German"),
-        ],
-        initial=D["language"],
-        required=False,
-        label="Judges' language",
-    )
-    texts_consent = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 5}),
-        label="Consent text",
-        help_text="Simple Markdown. Empty: the built-in text, in the judges' language.",
-    )
-    texts_instructions = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        label="Instructions",
-        help_text="Shown above the answer scale. Empty: the built-in text.",
-    )
-    texts_debrief = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        label="Debrief",
-        help_text="Shown above the list of which texts were machine-made. Empty: built-in.",
-    )
-    texts_researcher_contact = forms.CharField(
-        required=False, label="Researcher contact", help_text="E.g. a name and an email address."
-    )
-    texts_ethics_approval = forms.CharField(required=False, label="Ethics approval id")
+    slug = forms.CharField(max_length=79, help_text=spec_schema.TOP["slug"].help)
+    title = forms.CharField(max_length=200, help_text=spec_schema.TOP["title"].help)
+    corpus = forms.ChoiceField(choices=[], help_text=spec_schema.TOP["corpus"].help)
     closing_questions = ClosingQuestionsField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Closing questions",
         help_text="One per line: name | text, choice or scale | question | options "
         "separated by ; (choice) or low; high labels (scale). End with | required to require.",
-    )
-
-    analysis_alpha = forms.FloatField(required=False, initial=N["alpha"], label="Alpha")
-    analysis_equivalence_margin = forms.FloatField(
-        required=False, initial=N["equivalence_margin"], label="Equivalence margin"
-    )
-    analysis_exclude_failed_attention = forms.BooleanField(
-        required=False,
-        initial=N["exclude_failed_attention"],
-        label="Exclude judges who fail an attention check",
-    )
-    analysis_exclude_looked_up = forms.BooleanField(
-        required=False, initial=N["exclude_looked_up"], label="Exclude judges who looked things up"
-    )
-    analysis_exclude_seen_before = forms.BooleanField(
-        required=False,
-        initial=N["exclude_seen_before"],
-        label="Exclude judges who had seen the articles",
-    )
-    analysis_min_ms_per_word = forms.IntegerField(
-        required=False, initial=N["min_ms_per_word"], label="Minimum ms per word"
-    )
-
-    generation_batch_size = forms.IntegerField(
-        required=False, initial=G["batch_size"], label="Batch size"
-    )
-    generation_min_words_ratio = forms.FloatField(
-        required=False, initial=G["min_words_ratio"], label="Minimum length ratio"
-    )
-    generation_min_distinct_4gram = forms.FloatField(
-        required=False, initial=G["min_distinct_4gram"], label="Minimum distinct 4-grams"
     )
 
     def __init__(self, *args, user=None, **kwargs):
@@ -342,28 +207,17 @@ class StudyForm(forms.Form):
             value = data[name]
             if name not in BOOLEAN_FIELDS and value in (None, "", []):
                 continue
-            target = spec if section is None else spec.setdefault(section, {})
+            target = spec.setdefault(section, {}) if section else spec
             target[key] = value
         return spec
 
 
-class ConditionForm(forms.Form):
-    name = forms.CharField(max_length=80)
-    model = forms.CharField(max_length=120, help_text="A name in the model registry.")
-    params = forms.IntegerField(required=False, help_text="Empty: the registry's.")
-    context_articles = forms.IntegerField(required=False, initial=C["context_articles"])
-    prompt_format = forms.ChoiceField(
-        choices=_choices(spec_lib.PROMPT_FORMATS), initial=C["prompt_format"]
-    )
-    temperature = forms.FloatField(required=False, initial=C["temperature"])
-    top_p = forms.FloatField(required=False, initial=C["top_p"])
-    top_k = forms.IntegerField(required=False, initial=C["top_k"])
-    repetition_penalty = forms.FloatField(required=False, initial=C["repetition_penalty"])
-    max_new_tokens = forms.IntegerField(
-        required=False, initial=C["max_new_tokens"], help_text="0: 2.5 tokens per target word."
-    )
-    candidates = forms.IntegerField(required=False, initial=C["candidates"])
-    control = forms.BooleanField(required=False)
+_ConditionSpecFields = _spec_form("_ConditionSpecFields", (spec_schema.CONDITIONS,))
+
+
+class ConditionForm(_ConditionSpecFields):
+    name = forms.CharField(max_length=80, help_text=spec_schema.CONDITIONS["name"].help)
+    model = forms.CharField(max_length=120, help_text=spec_schema.CONDITIONS["model"].help)
 
     def __init__(self, *args, models: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -380,7 +234,7 @@ class ConditionForm(forms.Form):
             return None
         out: dict[str, Any] = {}
         for key, value in data.items():
-            if key == "control":
+            if isinstance(self.fields[key], forms.BooleanField):
                 out[key] = bool(value)
             elif value not in (None, ""):
                 out[key] = value
@@ -389,15 +243,11 @@ class ConditionForm(forms.Form):
 
 ConditionFormSet = formset_factory(ConditionForm, extra=0, min_num=1, validate_min=True)
 
+# The page starts with a model condition and the paper's deliberately bad control; the
+# fields left out take the spec's defaults.
 INITIAL_CONDITIONS = [
-    {"name": "model", "context_articles": 3, "temperature": 0.8, "candidates": 5},
-    {
-        "name": "control",
-        "context_articles": 0,
-        "temperature": 1.2,
-        "candidates": 5,
-        "control": True,
-    },
+    {"name": "model"},
+    {"name": "control", "context_articles": 0, "temperature": 1.2, "control": True},
 ]
 
 
@@ -414,7 +264,7 @@ def form_initial(spec: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, A
     """The form's initial values for a stored spec, to edit it in the form."""
     initial: dict[str, Any] = {}
     for name, (section, key) in SPEC_FIELDS.items():
-        source = spec if section is None else spec.get(section) or {}
+        source = spec.get(section) or {} if section else spec
         if key in source and source[key] is not None:
             initial[name] = source[key]
     fields = set(ConditionForm.base_fields)
@@ -617,7 +467,7 @@ def problem_fields(problems: list[str], spec: dict[str, Any]) -> set[str]:
             if name:
                 out.add(name)
         elif m["key"]:
-            name = _SPEC_TO_FIELD.get((None, m["key"]))
+            name = _SPEC_TO_FIELD.get(("", m["key"]))
             if name:
                 out.add(name)
     return out

@@ -8,9 +8,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from studies.models import GenerationJob, Study
+from studies.models import DetectionJob, GenerationJob, Study
 from studies.queueing import in_process
 from studies.services.corpora import CorpusImportError, corpus_import
+from studies.services.detection import detection_start
 from studies.services.generation import generation_start
 from studies.services.studies import StudyError, study_create, study_launch
 from studies.services.tell_audit import tell_audit_current, tell_audit_lines
@@ -53,6 +54,8 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
             self._wait(study)
         study.refresh_from_db()
+        if study.status == Study.Status.READY and study.spec.get("detection", {}).get("detectors"):
+            self._wait_detection(study, user)  # launch needs every shown text scored
         if study.status == Study.Status.READY:
             tells = tell_audit_current(study=study)
             for line in tell_audit_lines(tells):
@@ -66,6 +69,26 @@ class Command(BaseCommand):
         if study.status not in (Study.Status.LIVE, Study.Status.PAUSED, Study.Status.CLOSED):
             raise CommandError(f"the demo study is {study.status}; see the dashboard")
         self.stdout.write(self.style.SUCCESS(f"demo study is {study.status}"))
+
+    def _wait_detection(self, study: Study, user) -> None:
+        job = DetectionJob.objects.filter(study=study).first()
+        if job is None or job.state == DetectionJob.State.FAILED:  # e.g. a demo run before
+            try:
+                detection_start(study=study, actor=user)
+            except StudyError as exc:
+                raise CommandError(f"detection: {exc}") from None
+        self.stdout.write("scoring the demo texts with the spec's detectors ...")
+        with tqdm(unit="score") as bar:
+            while True:
+                job = DetectionJob.objects.get(study=study)
+                bar.total = job.total_units or None
+                bar.n = job.done_units
+                bar.refresh()
+                if job.state == DetectionJob.State.FAILED:
+                    raise CommandError(f"detection failed: {job.error}; run the demo again")
+                if job.state == DetectionJob.State.DONE:
+                    return
+                time.sleep(1)
 
     def _wait(self, study: Study) -> None:
         where = "in this process" if in_process() else "by the Celery worker"

@@ -35,6 +35,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{name}: skipped ({why})")
         for row in detector_aucs(obj):
             auc = "n/a" if row["auc"] is None else f"{row['auc']:.3f}"
+            if row["auc"] is not None and row["auc"] < 0.5:
+                auc += " (below chance: it finds the machine texts more human)"
             self.stdout.write(
                 f"{row['detector']} [{row['condition']}]: AUC {auc}, {row['texts']} texts"
             )

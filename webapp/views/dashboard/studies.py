@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -26,7 +29,7 @@ from studies.services.power import power_run_create
 from studies.services.studies import (
     EDITABLE,
     StudyError,
-    copy_spec_text,
+    spec_text_copy,
     spec_to_toml,
     study_copy,
     study_create,
@@ -35,6 +38,7 @@ from studies.services.studies import (
 )
 from studies.services.tell_audit import tell_audit_current
 from studies.spec import SpecError, parse_spec
+from studies.spec_schema import keep_unformed
 from webapp.forms.dashboard import (
     INITIAL_CONDITIONS,
     ConditionFormSet,
@@ -127,66 +131,68 @@ def study_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def study_upload(request: HttpRequest) -> HttpResponse:
+def _upload_page(
+    request: HttpRequest,
+    form_class: type[forms.Form],
+    template: str,
+    take: Callable[[forms.Form], tuple[HttpResponse | None, list[str]]],
+) -> HttpResponse:
+    """An upload form's page. A valid upload goes to ``take``, which answers with the page
+    to go to next, or None and the problems to list with the form."""
     problems: list[str] = []
     if request.method == "POST":
-        form = SpecUploadForm(request.POST, request.FILES)
+        form = form_class(request.POST, request.FILES)
         refused = upload_refusal(request)
         if refused:
             problems = [refused]
         elif form.is_valid():
-            study, problems = _create(request, form.cleaned_data["text"])
-            if study is not None:
-                return redirect("dashboard:study", slug=study.slug)
+            done, problems = take(form)
+            if done is not None:
+                return done
     else:
-        form = SpecUploadForm()
+        form = form_class()
     return render(
         request,
-        "dashboard/study_upload.html",
+        template,
         {"form": form, "problems": problems},
         status=400 if problems or form.errors else 200,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_upload(request: HttpRequest) -> HttpResponse:
+    def take(form: SpecUploadForm) -> tuple[HttpResponse | None, list[str]]:
+        study, problems = _create(request, form.cleaned_data["text"])
+        return (redirect("dashboard:study", slug=study.slug) if study else None), problems
+
+    return _upload_page(request, SpecUploadForm, "dashboard/study_upload.html", take)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def corpus_upload(request: HttpRequest) -> HttpResponse:
-    problems: list[str] = []
-    if request.method == "POST":
-        form = CorpusUploadForm(request.POST, request.FILES)
-        refused = upload_refusal(request)
-        if refused:
-            problems = [refused]
-        elif form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                result = corpus_upload_service(
-                    name=form.cleaned_data["name"],
-                    filename=upload.name,
-                    chunks=upload.chunks(),
-                    actor=request.user,
-                )
-            except CorpusImportError as exc:
-                problems = exc.problems
-            else:
-                for warning in result.warnings:
-                    messages.warning(request, warning)
-                messages.success(
-                    request,
-                    f"Corpus {result.corpus.name}: {result.created} articles added, "
-                    f"{result.unchanged} already there.",
-                )
-                return redirect("dashboard:index")
-    else:
-        form = CorpusUploadForm()
-    return render(
-        request,
-        "dashboard/corpus_upload.html",
-        {"form": form, "problems": problems},
-        status=400 if problems or form.errors else 200,
-    )
+    def take(form: CorpusUploadForm) -> tuple[HttpResponse | None, list[str]]:
+        upload = form.cleaned_data["file"]
+        try:
+            result = corpus_upload_service(
+                name=form.cleaned_data["name"],
+                filename=upload.name,
+                chunks=upload.chunks(),
+                actor=request.user,
+            )
+        except CorpusImportError as exc:
+            return None, exc.problems
+        for warning in result.warnings:
+            messages.warning(request, warning)
+        messages.success(
+            request,
+            f"Corpus {result.corpus.name}: {result.created} articles added, "
+            f"{result.unchanged} already there.",
+        )
+        return redirect("dashboard:index"), []
+
+    return _upload_page(request, CorpusUploadForm, "dashboard/corpus_upload.html", take)
 
 
 @login_required
@@ -265,7 +271,7 @@ def study_edit_form(request: HttpRequest, slug: str) -> HttpResponse:
             data, prefix="cond", form_kwargs={"models": sorted(models or {})}
         )
         forms_ok = form.is_valid() & conditions.is_valid()
-        spec = spec_from_forms(form, conditions)
+        spec = keep_unformed(spec_from_forms(form, conditions), study.spec)
         try:
             parse_spec(spec, models=models)
         except SpecError as exc:
@@ -391,7 +397,7 @@ def study_copy_view(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect("dashboard:study", slug=study.slug)
         new_slug = copy_form.cleaned_data["new_slug"]
         if request.POST.get("edit"):
-            form = SpecEditForm(initial={"spec_text": copy_spec_text(study, new_slug)})
+            form = SpecEditForm(initial={"spec_text": spec_text_copy(study, new_slug)})
         else:
             try:
                 copy, warnings = study_copy(study=study, new_slug=new_slug, owner=request.user)
@@ -404,7 +410,7 @@ def study_copy_view(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, f"Copied to a new draft, {copy.slug}.")
             return redirect("dashboard:study", slug=copy.slug)
     else:
-        form = SpecEditForm(initial={"spec_text": copy_spec_text(study, f"{study.slug}-copy")})
+        form = SpecEditForm(initial={"spec_text": spec_text_copy(study, f"{study.slug}-copy")})
     return render(
         request,
         "dashboard/spec_text.html",

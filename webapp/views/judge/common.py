@@ -22,7 +22,7 @@ from studies.markup import judge_texts
 from studies.models import Judge, Study
 from studies.protocol import STAGE_ORDER
 from studies.selectors import judging as judging_selectors
-from studies.selectors.judging import judge_completion
+from studies.selectors.debrief import judge_completion
 from studies.services import judging
 from studies.services.assignment import TEST_STATUSES
 from webapp.forms.judge import (
@@ -78,6 +78,27 @@ def harden(response: HttpResponse, frame_ancestors: str = "'none'") -> HttpRespo
         f"https://workersandbox.mturk.com; frame-ancestors {frame_ancestors}"
     )
     return response
+
+
+def message_page(
+    request: HttpRequest,
+    study: Study | None,
+    heading: str,
+    message: str,
+    *,
+    status: int = 200,
+    frame_ancestors: str = "'none'",
+    **context,
+) -> HttpResponse:
+    """A judge's page that says one thing: a heading, a sentence or two, and what
+    ``context`` adds (a link back, a completion code)."""
+    return render_page(
+        request,
+        "message.html",
+        {"study": study, "heading": heading, "message": message, **context},
+        status=status,
+        frame_ancestors=frame_ancestors,
+    )
 
 
 def redirect_to(url: str) -> HttpResponse:
@@ -151,11 +172,13 @@ def speak(study: Study | None) -> None:
         translation.activate(study.spec.get("language") or "en")
 
 
-def study_or_404(request: HttpRequest, slug: str) -> Study | HttpResponse:
+def study_for_judges(slug: str) -> Study | None:
+    """The study at ``slug`` if judges may see it (launched), its language switched on;
+    None otherwise (the caller answers with ``study_not_found``)."""
     # The frozen design record can be large; judge pages never need it.
     study = Study.objects.defer("frozen", "spec_source").filter(slug=slug).first()
     if not_found(study):
-        return study_not_found(request)
+        return None
     speak(study)
     return study
 

@@ -10,12 +10,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from studies.markup import judge_texts
 from studies.models import Judge, Study
 from studies.protocol import NEUTRAL_RATING, Protocol, Stage, is_correct
-from studies.selectors.judging import (
-    current_item_view,
-    debrief_for_judge,
-    judge_completion,
-    practice_item,
-)
+from studies.selectors.debrief import debrief_for_judge, judge_completion
+from studies.selectors.judging import current_item_view, practice_item
 from studies.services import judging
 from webapp.forms.judge import (
     RATING_CHOICES,
