@@ -9,7 +9,7 @@ from django.db import connection
 from studies.models import Candidate, GenerationJob, Study, Text
 from studies.services.generation import generation_start
 from tests.factories import generation_spec, tiny_condition
-from tests.faults.helpers import Worker, first_batch_stored, wait_for_job
+from tests.faults.helpers import Worker, first_batch_stored, wait_for, wait_for_job
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -123,8 +123,6 @@ def test_power_run_whose_worker_is_killed_is_resent_and_finishes(
         first.kill()
     run.refresh_from_db()
     assert run.state == "running" and run.attempts == 1, "the worker should die mid-run"
-    import time
-
     time.sleep(2.5)  # the dead worker's heartbeat goes stale; the new worker reconciles
     second = worker_for(redis_server, tiny_registry, tmp_path, "second")
     second.start()
