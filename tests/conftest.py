@@ -20,6 +20,8 @@ def pytest_configure(config):
 
     settings.NEWSEVAL_TELL_AUDIT_REPLICATES = int(os.environ["NEWSEVAL_TELL_AUDIT_REPLICATES"])
     _share_cores_among_workers(config)
+    if hasattr(config, "workerinput"):
+        config.pluginmanager.register(_SlowFirst(), "newseval-slow-first")
 
 
 def _share_cores_among_workers(config) -> None:
@@ -35,13 +37,23 @@ def _share_cores_among_workers(config) -> None:
 @pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
 def pytest_collection_modifyitems(config, items):
     """The tests that use the SmolLM2 backend form one xdist group (``--dist loadgroup`` runs
-    them on one worker, which loads the model once). On an xdist worker, the slow tests run
-    first, the real models' and the inference server's before the others: a long test left
-    for the end would keep one worker busy while the other idles."""
+    them on one worker, which loads the model once). Not yet honoured: pytest-xdist 3.8.0
+    marks groups in the node ids, which pytest 9.2 no longer lets it change (pytest-xdist
+    issue 1386), so each worker that runs one of these tests loads the model once."""
     for item in items:
         if "smollm2" in item.fixturenames:
             item.add_marker(pytest.mark.xdist_group("smollm2"))
-    if hasattr(config, "workerinput"):  # every worker sorts alike: the order is the item's
+
+
+class _SlowFirst:
+    """On an xdist worker, the slow tests run first, the real models' and the inference
+    server's before the others: a long test left for the end would keep one worker busy
+    while the other idles. Last among the hooks, after pytest-django's own ordering (database
+    tests, then transactional ones, then the rest), which would otherwise leave them at the
+    end. Every worker sorts alike: the order depends on the items alone."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items):
         items.sort(key=_start_order)
 
 
