@@ -78,9 +78,13 @@ def tell_audit_lines(result: dict[str, Any] | None) -> list[str]:
             if g["auc"] is None:
                 lines.append(f"tell audit {c['condition']} {name}: {c['note']}")
                 continue
+            interval = (
+                f" [{g['low']:.2f}, {g['high']:.2f}]"
+                if g["low"] is not None
+                else " (no interval: no bootstrap replicates)"
+            )
             lines.append(
-                f"tell audit {c['condition']} {name}: AUC {g['auc']:.2f} "
-                f"[{g['low']:.2f}, {g['high']:.2f}]"
+                f"tell audit {c['condition']} {name}: AUC {g['auc']:.2f}{interval}"
                 + (" ABOVE CHANCE" if g["above_chance"] else "")
                 + f"; carried by {', '.join(g['carriers']) or 'nothing'}"
             )

@@ -112,3 +112,17 @@ def test_the_report_shows_the_frozen_audit(make_live_study, tmp_path):
     html = section.html()
     assert 'id="tell-audit"' in html and "did not tell" in html
     assert section.to_dict()["rows"] == section.rows
+
+
+def test_terminal_lines_say_when_the_audit_has_no_interval():
+    from studies.services.tell_audit import tell_audit_lines
+
+    group = {"auc": 0.62, "low": None, "high": None, "above_chance": False, "carriers": []}
+    result = {"conditions": [{"condition": "m", "note": "", "groups": {"form": group}}]}
+    lines = tell_audit_lines({**result, "findings": []})
+    assert lines == [
+        "tell audit m form: AUC 0.62 (no interval: no bootstrap replicates); carried by nothing"
+    ]
+    with_interval = {**group, "low": 0.4, "high": 0.8}
+    result["conditions"][0]["groups"]["form"] = with_interval
+    assert "AUC 0.62 [0.40, 0.80]" in tell_audit_lines({**result, "findings": []})[0]
