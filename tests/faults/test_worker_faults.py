@@ -10,6 +10,7 @@ from studies.models import Candidate, GenerationJob, Study, Text
 from studies.services.generation import generation_start
 from tests.factories import generation_spec, tiny_condition
 from tests.faults.helpers import Worker, first_batch_stored, wait_for, wait_for_job
+from tests.studies.test_jobs import PLAN
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -96,17 +97,8 @@ def test_power_run_whose_worker_is_killed_is_resent_and_finishes(
     settings.CELERY_BROKER_URL = redis_server.url
     owner = django_user_model.objects.create_user("planner", password="pw-planner-1")
     params = {
-        "condition": "model",
-        "test": "t",
-        "accuracy": 0.55,
-        "control_accuracy": 0.86,
-        "sd_judge": 0.3,
-        "sd_article": 0.3,
-        "articles": 10,
-        "margin": 0.05,
+        **PLAN,
         "judges_per_list": [20, 40, 80, 160],
-        "target": 0.8,
-        "alpha": 0.05,
         "n_sims": 4000,  # several seconds: long enough to be killed in the middle
     }
     first = worker_for(redis_server, tiny_registry, tmp_path, "first")
